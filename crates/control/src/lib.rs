@@ -1,0 +1,1 @@
+//! nvo-control (being written).

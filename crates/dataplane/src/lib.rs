@@ -1,0 +1,1 @@
+//! nvo-dataplane (being written).

@@ -1,0 +1,1 @@
+//! nvo-dpdk (being written).

@@ -1,0 +1,1 @@
+//! nvo-packet (being written).

@@ -1,0 +1,1 @@
+//! nvo-table (being written).
