@@ -1,0 +1,1 @@
+//! Cross-crate benchmarks that need DPDK (see benches/).
