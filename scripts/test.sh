@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sets up the machine (scripts/setup.sh) and runs every test of nvo: format
+# and lint checks, the loom model of the MAC table, a short fuzzing round
+# of every wire parser, then the whole cargo test suite (unit, property,
+# DPDK integration and end-to-end tests). Needs root: the DPDK and
+# end-to-end tests use hugepages, vhost-user sockets and network namespaces.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+for extra in scripts/loom-table.sh scripts/fuzz-packet.sh; do
+    if [ -f "$extra" ]; then
+        step "$extra"
+        bash "$extra"
+    fi
+done
+
+# Last, so that its closing lines are the suite's verdict.
+step "cargo test"
+cargo test --workspace --locked
