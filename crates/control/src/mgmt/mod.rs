@@ -1,0 +1,1 @@
+//! The management socket of `nvo ctl` (being written).
