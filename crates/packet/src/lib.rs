@@ -1,1 +1,72 @@
-//! nvo-packet (being written).
+//! nvo-packet: the bytes nvo reads and writes on the wire.
+//!
+//! Three layers, each usable alone:
+//!
+//! - **Wire views and representations**, one module per protocol (the layout
+//!   of smoltcp's `wire`): a view such as [`ipv4::Packet`] borrows a byte
+//!   slice, checks its length and the fields that decide its shape once, in
+//!   `new_checked`, and afterwards no accessor can panic. An owned `Repr`
+//!   parses a view and emits into one. Unknown codes (ethertypes, protocol
+//!   numbers, ICMP types) stay representable as newtypes.
+//! - **Overlay hot path**: [`template::Template`] prepends a prebuilt outer
+//!   header (VXLAN, NVGRE or Geneve over IPv4 or IPv6) by copy and patch;
+//!   [`decap::decap`] validates a received frame and says where its inner
+//!   frame starts or why it must be dropped ([`DropReason`], a counter index).
+//! - **Flow hashing**: [`toeplitz::Toeplitz`] is the RSS hash, table driven;
+//!   [`flow`] feeds it the inner 5-tuple, falling back to L3 and then L2.
+//!
+//! Nothing here allocates, locks or logs, and every function may be called
+//! from any thread: the types are plain data.
+
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod arp;
+pub mod checksum;
+pub mod decap;
+pub mod ecn;
+mod error;
+pub mod ethernet;
+pub mod flow;
+pub mod geneve;
+pub mod gre;
+pub mod icmpv4;
+pub mod icmpv6;
+mod inner;
+pub mod ip;
+pub mod ipv4;
+pub mod ipv6;
+pub mod nvgre;
+pub mod reply;
+pub mod tcp;
+pub mod template;
+pub mod toeplitz;
+pub mod udp;
+pub mod vxlan;
+
+pub use error::{DropReason, Error, Result};
+
+/// Reads a big-endian `u16` at `at`; callers have checked the length.
+#[inline(always)]
+pub(crate) fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+/// Reads a big-endian `u32` at `at`; callers have checked the length.
+#[inline(always)]
+pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Writes a big-endian `u16` at `at`; callers have checked the length.
+#[inline(always)]
+pub(crate) fn put16(b: &mut [u8], at: usize, v: u16) {
+    b[at..at + 2].copy_from_slice(&v.to_be_bytes());
+}
+
+/// Writes a big-endian `u32` at `at`; callers have checked the length.
+#[inline(always)]
+pub(crate) fn put32(b: &mut [u8], at: usize, v: u32) {
+    b[at..at + 4].copy_from_slice(&v.to_be_bytes());
+}
