@@ -1,1 +1,85 @@
-//! nvo-table (being written).
+//! nvo-table: the MAC/domain table, a bucketized cuckoo hash with one
+//! writer and lock-free readers.
+//!
+//! # Design
+//!
+//! **Layout.** A key is a 16-bit per-switch domain index and a 48-bit MAC
+//! packed into one `u64` ([`Key`]). The table is one array of buckets,
+//! allocated and zeroed once at creation and never resized. A bucket is
+//! one 64-byte cache line of eight `AtomicU64` words: a header holding a
+//! 32-bit version and four one-byte signatures, then four keys, four
+//! 32-bit destinations and four 16-bit stamps: four slots of 16 bytes.
+//! Every key has two candidate buckets, from the two halves of a 64-bit
+//! hash reduced by multiply-and-shift (so the bucket count need not be a
+//! power of two), and a signature from the same hash; signature 0 marks a
+//! free slot. A lookup compares the four signatures in one word operation
+//! and loads a key only where the signature matches.
+//!
+//! **Who writes.** Only the [`Writer`], owned by the control thread, stores
+//! anything: inserts, updates, removals, aging, and the displacement that
+//! makes room when both of a key's buckets are full (a breadth-first search
+//! of at most five moves for a key that can go to its other bucket, then
+//! the moves made last-first). [`Reader`]s, one per data-plane worker,
+//! only load: a hit dirties no cache line.
+//!
+//! **Reading a bucket (a seqlock).** The reader loads the header (Acquire),
+//! retries while the version is odd, matches signatures, loads the key,
+//! destination and stamp of a matching slot (Relaxed), issues an Acquire
+//! fence and reloads the header (Relaxed): if it changed, the reader starts
+//! over. The writer rewrites a live slot by storing an odd version
+//! (Relaxed), a Release fence, the slot words (Relaxed), then the next even
+//! version (Release). Any slot word a reader loads that came from after the
+//! writer's fence makes the fences synchronize, so the reload sees the odd
+//! version or a later one: a torn read is always thrown away. Filling a
+//! free slot skips the odd version (no reader looks at a slot whose
+//! signature is 0 in the header it holds) but keeps the fence, which
+//! protects readers holding an older header in which the slot was still
+//! occupied. Freeing slots is a single header store.
+//!
+//! **Detecting a move.** A key being displaced is first copied into a free
+//! slot of its other bucket, then a table-wide move count is bumped
+//! (Release), then the key is removed from its old bucket. A reader reads
+//! the count (Acquire) before probing a key's two buckets, and after a
+//! miss reads it again behind an Acquire fence: if it changed, the miss may
+//! be an artefact of the move (the key left the bucket the reader had not
+//! yet probed, for the one already probed) and the reader looks again. A
+//! reader that saw the removal read that bucket's header with Acquire and
+//! so sees the bumped count; a reader that saw the bumped count before
+//! probing sees the copy. Hits need no second look: while a key is in two
+//! buckets both copies hold the same value. A bulk lookup reads the count
+//! once per burst.
+//!
+//! **Reclamation.** Nothing is freed while the table lives: removal clears
+//! a signature and the slot's words stay as they were until a later fill
+//! reuses them, which the version protocol above covers. The buckets are
+//! dropped with the last of the writer and the readers (an `Arc`).
+//!
+//! **Limits.** Versions are 32 bits (two steps a change): a reader would
+//! be fooled only by exactly 2^31 changes to one bucket during one probe.
+//! Readers retry instead of blocking, so they are lock-free, not
+//! wait-free; the writer keeps a bucket's version odd for a few stores
+//! only, and only when rewriting a live slot.
+//!
+//! # Threads
+//!
+//! - Control thread: [`Writer::new`], then everything on the [`Writer`].
+//! - Data-plane workers: [`Reader::get`], [`Reader::get_bulk`] and
+//!   [`Reader::clock`]; they never block, lock, allocate or write.
+
+#![deny(unsafe_code)]
+
+mod bucket;
+mod key;
+mod reader;
+mod shared;
+mod sync;
+mod value;
+mod writer;
+
+pub use key::Key;
+pub use reader::{Reader, BURST};
+pub use value::{Dest, Hit, Lifetime, Tick, MAX_VTEP_INDEX};
+pub use writer::{CapacityError, InsertError, Stats, Writer, MAX_CAPACITY};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,121 @@
+//! The data-plane side: lookups that never block and never write.
+
+use crate::bucket::Bucket;
+use crate::key::{Key, Loc};
+use crate::shared::Shared;
+use crate::sync::{Arc, Ordering};
+use crate::value::{Hit, Tick};
+
+/// The largest burst [`Reader::get_bulk`] works on at once.
+pub const BURST: usize = 32;
+
+/// A handle for the data-plane workers: any number of them, on any thread.
+///
+/// Cloning is one reference-count increment; clone once per worker at
+/// start, not per burst. Lookups load and never store, so a hit leaves no
+/// cache line dirty and workers do not slow each other down.
+#[derive(Clone)]
+pub struct Reader {
+    shared: Arc<Shared>,
+}
+
+/// Asks the cache for a bucket ahead of use; a hint that costs a slot in
+/// the load queue and cannot fault.
+#[inline(always)]
+#[allow(unsafe_code)]
+fn prefetch(bucket: &Bucket) {
+    #[cfg(all(target_arch = "x86_64", not(loom)))]
+    // SAFETY: _mm_prefetch only needs SSE, which every x86_64 CPU has; a
+    // prefetch never faults and reads nothing the program can observe, and
+    // the pointer is to a live bucket borrowed for this call in any case.
+    unsafe {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(bucket.as_ptr().cast());
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(loom))))]
+    let _ = bucket;
+}
+
+impl Reader {
+    pub(crate) fn new(shared: Arc<Shared>) -> Reader {
+        Reader { shared }
+    }
+
+    /// Looks one key up. The answer held at some instant during the call.
+    #[inline]
+    pub fn get(&self, key: Key) -> Option<Hit> {
+        self.shared.get(key)
+    }
+
+    /// Looks up `keys` into `out` (up to the shorter of the two), [`BURST`]
+    /// at a time, and returns the number of hits.
+    ///
+    /// For each burst, both candidate buckets of every key are prefetched
+    /// before any is compared, so the cache misses overlap instead of
+    /// queueing one after the other. Each answer held at some instant
+    /// during the call (not the same instant for all).
+    pub fn get_bulk(&self, keys: &[Key], out: &mut [Option<Hit>]) -> usize {
+        keys.chunks(BURST)
+            .zip(out.chunks_mut(BURST))
+            .map(|(keys, out)| self.burst(keys, out))
+            .sum()
+    }
+
+    #[inline]
+    fn burst(&self, keys: &[Key], out: &mut [Option<Hit>]) -> usize {
+        let shared = &*self.shared;
+        let count = keys.len().min(out.len()).min(BURST);
+        let mut locs = [Loc::default(); BURST];
+        for (loc, &key) in locs.iter_mut().zip(&keys[..count]) {
+            *loc = Loc::of(key, shared.n);
+            prefetch(shared.bucket(loc.primary));
+            prefetch(shared.bucket(loc.alt));
+        }
+
+        // One read of the move count covers the whole burst; only when a
+        // key moved meanwhile are the misses looked up again.
+        let before = shared.moves_before();
+        let mut missed = 0u32;
+        let mut hits = 0;
+        for (i, ((&key, loc), slot)) in keys.iter().zip(&locs).zip(out.iter_mut()).enumerate() {
+            if i == count {
+                break;
+            }
+            *slot = shared.probe(key, *loc);
+            match slot {
+                Some(_) => hits += 1,
+                None => missed |= 1 << i,
+            }
+        }
+        if missed != 0 && !shared.no_move_since(before) {
+            hits += self.retry(keys, out, missed);
+        }
+        hits
+    }
+
+    /// Looks the missed keys up again, one by one, after a move.
+    #[cold]
+    fn retry(&self, keys: &[Key], out: &mut [Option<Hit>], mut missed: u32) -> usize {
+        let mut hits = 0;
+        while missed != 0 {
+            let i = missed.trailing_zeros() as usize;
+            missed &= missed - 1;
+            out[i] = self.shared.get(keys[i]);
+            hits += usize::from(out[i].is_some());
+        }
+        hits
+    }
+
+    /// The writer's clock, to compare hits' stamps against.
+    #[inline]
+    pub fn clock(&self) -> Tick {
+        // Relaxed: the clock is advisory; a reader that sees it a tick late
+        // reports a refresh a tick late.
+        self.shared.clock.0.load(Ordering::Relaxed) as Tick
+    }
+
+    /// The number of slots, for statistics.
+    pub fn slots(&self) -> usize {
+        self.shared.buckets.len() * crate::bucket::SLOTS
+    }
+}
