@@ -99,6 +99,8 @@ const VARS: &[&str] = &[
     "RTE_ETH_SPEED_NUM_.*",
     "RTE_ETH_XSTATS_NAME_SIZE",
     "RTE_ETH_NAME_MAX_LEN",
+    "RTE_ETH_DEV_.*",
+    "RTE_ETH_ALL",
     "RTE_ETHER_.*",
     "RTE_HASH_EXTRA_FLAGS_.*",
     "RTE_HASH_LOOKUP_BULK_MAX",

@@ -9,6 +9,7 @@ int nvo_rte_pktmbuf_alloc_bulk(struct rte_mempool *mp, struct rte_mbuf **mbufs, 
 void nvo_rte_pktmbuf_free(struct rte_mbuf *m) { rte_pktmbuf_free(m); }
 void nvo_rte_pktmbuf_free_seg(struct rte_mbuf *m) { rte_pktmbuf_free_seg(m); }
 uint16_t nvo_rte_mbuf_refcnt_update(struct rte_mbuf *m, int16_t value) { return rte_mbuf_refcnt_update(m, value); }
+void nvo_rte_pktmbuf_refcnt_update(struct rte_mbuf *m, int16_t value) { rte_pktmbuf_refcnt_update(m, value); }
 uint16_t nvo_rte_mbuf_refcnt_read(const struct rte_mbuf *m) { return rte_mbuf_refcnt_read(m); }
 uint16_t nvo_rte_pktmbuf_data_room_size(struct rte_mempool *mp) { return rte_pktmbuf_data_room_size(mp); }
 unsigned int nvo_rte_lcore_id(void) { return rte_lcore_id(); }

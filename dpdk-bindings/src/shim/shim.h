@@ -29,6 +29,8 @@ void nvo_rte_pktmbuf_free(struct rte_mbuf *m);
 void nvo_rte_pktmbuf_free_seg(struct rte_mbuf *m);
 /** Add value to the mbuf's reference count and return the new count. */
 uint16_t nvo_rte_mbuf_refcnt_update(struct rte_mbuf *m, int16_t value);
+/** Add value to the reference count of every segment of the chain m. */
+void nvo_rte_pktmbuf_refcnt_update(struct rte_mbuf *m, int16_t value);
 /** Read the mbuf's reference count. */
 uint16_t nvo_rte_mbuf_refcnt_read(const struct rte_mbuf *m);
 /** Data room size of each mbuf of pktmbuf pool mp, headroom included. */

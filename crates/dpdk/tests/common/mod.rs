@@ -105,6 +105,8 @@ pub fn clean_runtime(prefix: &str) {
 pub fn run(prefix: &str, extra_eal_args: &[&str], cases: &[Case]) -> ! {
     require_root_and_hugepages();
     clean_runtime(prefix);
+    // One line per failed assertion, not a backtrace per case.
+    std::panic::set_hook(Box::new(|info| eprintln!("    {info}")));
     let eal = match Eal::init(eal_args(prefix, extra_eal_args)) {
         Ok(eal) => eal,
         Err(e) => fail_precondition(&format!("EAL init for the tests failed: {e}")),

@@ -1,0 +1,157 @@
+//! Receive and transmit queue handles: the data path's view of a port.
+//!
+//! Each handle is owned by exactly one thread (Send, not Sync), which is what
+//! DPDK requires of a queue: rx/tx bursts on one queue must not run
+//! concurrently. A handle keeps its port open; dropping it hands the queue
+//! back to the [`Port`](crate::Port).
+
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use dpdk_sys as sys;
+
+use crate::burst::Burst;
+use crate::port::{lock, PortShared};
+
+/// Makes a handle Send but not Sync.
+type NotSync = PhantomData<Cell<()>>;
+
+/// A receive queue, polled by its one owner thread.
+#[derive(Debug)]
+pub struct RxQueue {
+    /// Port id (hot).
+    port: u16,
+    /// Queue id (hot).
+    queue: u16,
+    /// Keeps the port open while the handle lives.
+    shared: Arc<PortShared>,
+    /// One owner thread at a time.
+    _not_sync: NotSync,
+}
+
+/// A transmit queue, used by its one owner thread.
+#[derive(Debug)]
+pub struct TxQueue {
+    /// Port id (hot).
+    port: u16,
+    /// Queue id (hot).
+    queue: u16,
+    /// Keeps the port open while the handle lives.
+    shared: Arc<PortShared>,
+    /// One owner thread at a time.
+    _not_sync: NotSync,
+}
+
+impl RxQueue {
+    /// A handle on queue `queue` (already marked taken).
+    pub(crate) fn new(shared: Arc<PortShared>, queue: u16) -> RxQueue {
+        RxQueue {
+            port: shared.id,
+            queue,
+            shared,
+            _not_sync: PhantomData,
+        }
+    }
+
+    /// The port id.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The queue id.
+    pub fn queue(&self) -> u16 {
+        self.queue
+    }
+
+    /// Receives up to `burst.room()` frames, appended to `burst`; returns
+    /// how many arrived. Never blocks.
+    #[inline]
+    pub fn rx_burst(&mut self, burst: &mut Burst) -> usize {
+        let room = burst.room();
+        if room == 0 {
+            return 0;
+        }
+        let base = burst.len();
+        // SAFETY:
+        // - the port is configured with this queue and kept open by `shared`;
+        //   this handle is the queue's only user (taken once, !Sync, &mut);
+        // - the burst has `room` free slots after `base`, and the driver
+        //   writes at most `room` (<= 32) mbuf pointers there, ownership of
+        //   which passes to us.
+        let n = unsafe {
+            sys::nvo_rte_eth_rx_burst(
+                self.port,
+                self.queue,
+                burst.raw_ptr().add(base),
+                room as u16,
+            )
+        };
+        let n = usize::from(n);
+        // SAFETY: the driver filled exactly n slots after base, n <= room.
+        unsafe { burst.grow(n) };
+        n
+    }
+}
+
+impl TxQueue {
+    /// A handle on queue `queue` (already marked taken).
+    pub(crate) fn new(shared: Arc<PortShared>, queue: u16) -> TxQueue {
+        TxQueue {
+            port: shared.id,
+            queue,
+            shared,
+            _not_sync: PhantomData,
+        }
+    }
+
+    /// The port id.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The queue id.
+    pub fn queue(&self) -> u16 {
+        self.queue
+    }
+
+    /// Sends the burst's frames from the front; returns how many the queue
+    /// took. Those leave the burst; the ones refused stay in it, in order,
+    /// for the caller to retry, count or drop (dropping the burst frees
+    /// them). Never blocks.
+    #[inline]
+    pub fn tx_burst(&mut self, burst: &mut Burst) -> usize {
+        let len = burst.len();
+        if len == 0 {
+            return 0;
+        }
+        // SAFETY:
+        // - the port is configured with this queue and kept open by `shared`;
+        //   this handle is the queue's only user;
+        // - the first `len` slots hold owned mbufs; the driver takes
+        //   ownership of the first `sent` of them and leaves the rest.
+        let sent = unsafe {
+            sys::nvo_rte_eth_tx_burst(self.port, self.queue, burst.raw_ptr(), len as u16)
+        };
+        let sent = usize::from(sent).min(len);
+        // SAFETY: the first `sent` mbufs now belong to the driver.
+        unsafe { burst.consume_front(sent) };
+        sent
+    }
+}
+
+impl Drop for RxQueue {
+    fn drop(&mut self) {
+        if let Some(t) = lock(&self.shared.rx_taken).get_mut(usize::from(self.queue)) {
+            *t = false;
+        }
+    }
+}
+
+impl Drop for TxQueue {
+    fn drop(&mut self) {
+        if let Some(t) = lock(&self.shared.tx_taken).get_mut(usize::from(self.queue)) {
+            *t = false;
+        }
+    }
+}
