@@ -17,51 +17,63 @@ use crate::port::{lock, PortShared};
 /// Makes a handle Send but not Sync.
 type NotSync = PhantomData<Cell<()>>;
 
-/// A receive queue, polled by its one owner thread.
+/// What both handles hold: the ids used on every burst, and the port kept
+/// open. Dropping it hands the queue back.
 #[derive(Debug)]
-pub struct RxQueue {
+struct Handle {
     /// Port id (hot).
     port: u16,
     /// Queue id (hot).
     queue: u16,
+    /// Whether this is an rx queue (else tx).
+    rx: bool,
     /// Keeps the port open while the handle lives.
     shared: Arc<PortShared>,
     /// One owner thread at a time.
     _not_sync: NotSync,
 }
 
+impl Drop for Handle {
+    fn drop(&mut self) {
+        let taken = if self.rx {
+            &self.shared.rx_taken
+        } else {
+            &self.shared.tx_taken
+        };
+        if let Some(t) = lock(taken).get_mut(usize::from(self.queue)) {
+            *t = false;
+        }
+    }
+}
+
+/// A receive queue, polled by its one owner thread.
+#[derive(Debug)]
+pub struct RxQueue(Handle);
+
 /// A transmit queue, used by its one owner thread.
 #[derive(Debug)]
-pub struct TxQueue {
-    /// Port id (hot).
-    port: u16,
-    /// Queue id (hot).
-    queue: u16,
-    /// Keeps the port open while the handle lives.
-    shared: Arc<PortShared>,
-    /// One owner thread at a time.
-    _not_sync: NotSync,
-}
+pub struct TxQueue(Handle);
 
 impl RxQueue {
     /// A handle on queue `queue` (already marked taken).
     pub(crate) fn new(shared: Arc<PortShared>, queue: u16) -> RxQueue {
-        RxQueue {
+        RxQueue(Handle {
             port: shared.id,
             queue,
+            rx: true,
             shared,
             _not_sync: PhantomData,
-        }
+        })
     }
 
     /// The port id.
     pub fn port(&self) -> u16 {
-        self.port
+        self.0.port
     }
 
     /// The queue id.
     pub fn queue(&self) -> u16 {
-        self.queue
+        self.0.queue
     }
 
     /// Receives up to `burst.room()` frames, appended to `burst`; returns
@@ -81,8 +93,8 @@ impl RxQueue {
         //   which passes to us.
         let n = unsafe {
             sys::nvo_rte_eth_rx_burst(
-                self.port,
-                self.queue,
+                self.0.port,
+                self.0.queue,
                 burst.raw_ptr().add(base),
                 room as u16,
             )
@@ -97,22 +109,23 @@ impl RxQueue {
 impl TxQueue {
     /// A handle on queue `queue` (already marked taken).
     pub(crate) fn new(shared: Arc<PortShared>, queue: u16) -> TxQueue {
-        TxQueue {
+        TxQueue(Handle {
             port: shared.id,
             queue,
+            rx: false,
             shared,
             _not_sync: PhantomData,
-        }
+        })
     }
 
     /// The port id.
     pub fn port(&self) -> u16 {
-        self.port
+        self.0.port
     }
 
     /// The queue id.
     pub fn queue(&self) -> u16 {
-        self.queue
+        self.0.queue
     }
 
     /// Sends the burst's frames from the front; returns how many the queue
@@ -131,27 +144,11 @@ impl TxQueue {
         // - the first `len` slots hold owned mbufs; the driver takes
         //   ownership of the first `sent` of them and leaves the rest.
         let sent = unsafe {
-            sys::nvo_rte_eth_tx_burst(self.port, self.queue, burst.raw_ptr(), len as u16)
+            sys::nvo_rte_eth_tx_burst(self.0.port, self.0.queue, burst.raw_ptr(), len as u16)
         };
         let sent = usize::from(sent).min(len);
         // SAFETY: the first `sent` mbufs now belong to the driver.
         unsafe { burst.consume_front(sent) };
         sent
-    }
-}
-
-impl Drop for RxQueue {
-    fn drop(&mut self) {
-        if let Some(t) = lock(&self.shared.rx_taken).get_mut(usize::from(self.queue)) {
-            *t = false;
-        }
-    }
-}
-
-impl Drop for TxQueue {
-    fn drop(&mut self) {
-        if let Some(t) = lock(&self.shared.tx_taken).get_mut(usize::from(self.queue)) {
-            *t = false;
-        }
     }
 }

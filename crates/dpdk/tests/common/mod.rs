@@ -77,6 +77,8 @@ pub fn eal_args(prefix: &str, extra: &[&str]) -> Vec<String> {
         prefix,
         "--log-level",
         "lib.eal:warning",
+        "--log-level",
+        "lib.vhost.config:warning",
     ]
     .iter()
     .map(|s| s.to_string())
