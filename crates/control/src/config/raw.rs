@@ -11,11 +11,35 @@ use toml::Spanned;
 pub(crate) type S<T> = Spanned<T>;
 
 /// An integer or a word, for keys such as `ttl = 64` / `ttl = "inherit"`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// Deserialized by hand: serde's untagged enums fail with a message that
+/// names this type instead of saying what was expected.
+#[derive(Debug)]
 pub(crate) enum IntOrWord {
     Int(i64),
     Word(String),
+}
+
+impl<'de> Deserialize<'de> for IntOrWord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = IntOrWord;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an integer or \"inherit\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<IntOrWord, E> {
+                Ok(IntOrWord::Int(n))
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<IntOrWord, E> {
+                // Out-of-range values are refused later with the range.
+                Ok(IntOrWord::Int(i64::try_from(n).unwrap_or(i64::MAX)))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<IntOrWord, E> {
+                Ok(IntOrWord::Word(s.to_string()))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]

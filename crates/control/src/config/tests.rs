@@ -114,17 +114,30 @@ fn load_reads_a_file_and_reports_its_path() {
     );
 }
 
+#[test]
+fn unknown_key_names_its_table_header() {
+    let text = format!("{UP}{BLUE}flood = [\n  \"198.18.0.2\",\n]\ncolour = \"blue\"\n");
+    let e = Config::from_str(&text, "t.toml").unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("t.toml:14:1: [[domain]]: colour is not a known key"),
+        "{e}"
+    );
+}
+
 refuse! {
     unknown_top_level_key_is_refused:
         "ports = 3 # <-\n" => "ports", "is not a known key";
     unknown_key_in_a_table_is_refused_with_its_header:
         format!("{UP}{BLUE}colour = \"blue\" # <-\n") => "colour", "is not a known key";
     missing_required_key_points_at_the_table:
-        "[[domain]] # <-\nname = \"blue\"\n" => "", "missing field `vni`";
+        "[[domain]] # <-\nname = \"blue\"\n" => "vni", "is required but missing";
     wrong_type_is_refused:
-        "[[domain]]\nname = \"blue\"\nvni = \"5000\" # <-\n" => "", "invalid type";
+        "[[domain]]\nname = \"blue\"\nvni = \"5000\" # <-\n" => "vni", "is wrong: invalid type";
+    untagged_value_of_wrong_type_names_its_key:
+        "[switch]\nttl = 6.4 # <-\n" => "ttl", "is wrong: invalid type: floating point `6.4`, expected an integer or \"inherit\"";
     toml_syntax_error_is_located:
-        "[switch]\nburst = # <-\n" => "", "invalid string";
+        "[switch]\nburst = # <-\n" => "burst", "invalid string";
 }
 
 // --- [eal] ----------------------------------------------------------------
@@ -138,6 +151,8 @@ refuse! {
         "[eal]\nargs = [\"-m512\"] # <-\n" => "args", "memory_mb";
     eal_file_prefix_is_a_plain_word:
         "[eal]\nfile_prefix = \"a/b\" # <-\n" => "file_prefix", "without '/'";
+    eal_huge_dir_is_not_empty:
+        "[eal]\nhuge_dir = \" \" # <-\n" => "huge_dir", "must not be empty";
     eal_memory_is_positive:
         "[eal]\nmemory_mb = 0 # <-\n" => "memory_mb", "0 is out of range";
 }
@@ -188,6 +203,14 @@ refuse! {
         "[switch]\ndscp = 64 # <-\n" => "dscp", "64 is out of range (0..=63)";
     switch_ecn_mode_is_known:
         "[switch]\necn = \"full\" # <-\n" => "ecn", "\"full\" is not one of \"normal\", \"compat\"";
+    switch_aging_has_a_ceiling:
+        "[switch]\naging_secs = 2000000 # <-\n" => "aging_secs", "out of range (0..=1000000)";
+    switch_mac_table_has_a_floor:
+        "[switch]\nmac_table_size = 100 # <-\n" => "mac_table_size", "100 is out of range";
+    switch_icmp_rate_is_not_negative:
+        "[switch]\nicmp_rate = -1 # <-\n" => "icmp_rate", "-1 is out of range";
+    switch_zero_checksum_is_a_boolean:
+        "[switch]\nipv6_zero_udp_checksum = 1 # <-\n" => "ipv6_zero_udp_checksum", "expected a boolean";
     switch_ctl_socket_is_not_empty:
         "[switch]\nctl_socket = \"\" # <-\n" => "ctl_socket", "must not be empty";
     switch_mbufs_fill_the_uplink_rings:
@@ -296,6 +319,8 @@ refuse! {
     domain_names_are_unique:
         format!("{BLUE}[[domain]]\nname = \"blue\" # <-\nvni = 5001\n")
             => "name", "already the name of the domain at line 3";
+    domain_name_is_plain:
+        "[[domain]]\nname = \"blue/red\" # <-\nvni = 1\n" => "name", "must be 1 to 32 letters";
     domain_vni_is_not_negative:
         "[[domain]]\nname = \"b\"\nvni = -1 # <-\n" => "vni", "-1 is out of range";
     domain_tunnel_is_known:
@@ -391,6 +416,9 @@ refuse! {
     vm_port_mode_is_server_or_client:
         format!("{BLUE}[[vm_port]]\nname = \"vm1\"\nsocket = \"/tmp/a\"\ndomain = \"blue\"\nmode = \"master\" # <-\n")
             => "mode", "is not one of \"server\", \"client\"";
+    vm_port_queues_at_most_the_max:
+        format!("{BLUE}[[vm_port]]\nname = \"vm1\"\nsocket = \"/tmp/a\"\ndomain = \"blue\"\nqueues = 65 # <-\n")
+            => "queues", "65 is out of range (1..=64)";
     vm_port_queues_at_least_one:
         format!("{BLUE}[[vm_port]]\nname = \"vm1\"\nsocket = \"/tmp/a\"\ndomain = \"blue\"\nqueues = 0 # <-\n")
             => "queues", "out of range";

@@ -24,32 +24,56 @@ type Result<T> = std::result::Result<T, ConfigError>;
 
 /// Turns a serde/TOML error into a located `ConfigError`. The scope is the
 /// nearest table header above the error, so that an unknown key in the
-/// third `[[domain]]` is reported with its header.
+/// third `[[domain]]` is reported with its header; the key is recovered
+/// from the message or from the `key = value` line the span points into.
 pub(crate) fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
     let span = e.span().unwrap_or(0..0);
     let scope = header_above(text, span.start);
-    // serde names an unknown key in its message; the span covers it.
-    let key = if e.message().starts_with("unknown field") {
-        text.get(span.clone()).unwrap_or("").trim_matches('"')
-    } else {
-        ""
+    let msg = e.message().replace('\n', ": ");
+    let quoted = |prefix: &str| {
+        msg.strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').nth(1))
+            .map(str::to_string)
     };
-    let mut reason = e.message().replace('\n', ": ");
-    if !key.is_empty() {
-        reason = format!("is not a known key ({reason})");
-    }
-    ConfigError::at(path, text, span, &scope, key, reason)
+    let (key, reason) = if let Some(key) = quoted("unknown field") {
+        (key, format!("is not a known key ({msg})"))
+    } else if let Some(key) = quoted("missing field") {
+        (key, "is required but missing".to_string())
+    } else if let Some(key) = key_of_value_at(text, span.start) {
+        (key, format!("is wrong: {msg}"))
+    } else {
+        (String::new(), msg)
+    };
+    ConfigError::at(path, text, span, &scope, &key, reason)
+}
+
+/// The key of a `key = value` line when `offset` lies in its value.
+fn key_of_value_at(text: &str, offset: usize) -> Option<String> {
+    let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let (key, _) = text.get(start..offset)?.split_once('=')?;
+    let key = key.trim();
+    let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    plain.then(|| key.to_string())
 }
 
 /// The `[table]` or `[[array]]` header governing byte `offset`, or "".
+/// Only plain headers count, so that a line of a multi-line array that
+/// happens to start with `[` is not taken for one.
 fn header_above(text: &str, offset: usize) -> String {
     let (line, _) = line_column(text, offset);
+    let is_header = |l: &&str| {
+        let name = l.trim_start_matches('[').trim_end_matches(']');
+        l.starts_with('[')
+            && l.ends_with(']')
+            && !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
     text.lines()
         .take(line)
-        .map(str::trim)
-        .filter(|l| l.starts_with('['))
+        .map(|l| l.split('#').next().unwrap_or(l).trim())
+        .filter(is_header)
         .last()
-        .map(|l| l.split('#').next().unwrap_or(l).trim().to_string())
+        .map(str::to_string)
         .unwrap_or_default()
 }
 
