@@ -14,7 +14,9 @@
 //! A zero checksum means "none" over IPv4; over IPv6 it is allowed only for
 //! tunnels that opt in (RFC 6935, RFC 6936), which [`crate::decap`] decides.
 //! Departure: the length field bounds the payload, so bytes past it are
-//! ignored rather than refused.
+//! ignored rather than refused. Callers pass the addresses of the
+//! pseudo-header; behind an IPv6 routing header that is the final
+//! destination (RFC 8200 §8.1), which nvo never needs and does not find.
 
 use core::net::IpAddr;
 
