@@ -256,3 +256,26 @@ impl Drop for Drain<'_> {
 // A NonNull and a `*mut rte_mbuf` must have one layout for the casts above.
 const _: () = assert!(core::mem::size_of::<Mbuf>() == core::mem::size_of::<*mut sys::rte_mbuf>());
 const _: () = assert!(core::mem::size_of::<Option<NonNull<sys::rte_mbuf>>>() == 8);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Only what needs no DPDK memory: an empty burst never calls into C.
+    #[test]
+    fn an_empty_burst_has_full_room_and_yields_nothing() {
+        let mut b = Burst::new();
+        assert_eq!((b.len(), b.room()), (0, BURST_SIZE));
+        assert!(b.is_empty() && !b.is_full());
+        assert!(b.pop().is_none());
+        assert!(b.swap_remove(0).is_none());
+        assert_eq!(b.drain().count(), 0);
+        assert!(b.as_slice().is_empty());
+        b.clear();
+    }
+
+    #[test]
+    fn a_burst_fits_in_a_few_cache_lines() {
+        assert!(core::mem::size_of::<Burst>() <= BURST_SIZE * 8 + 8);
+    }
+}

@@ -264,3 +264,48 @@ pub(crate) fn c_name(what: &'static str, name: &str, max: usize) -> Result<std::
         value: name.to_owned(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_and_short_resources_are_retryable_bad_values_are_not() {
+        assert!(Errno::EAGAIN.is_retryable());
+        assert!(Errno::EBUSY.is_retryable());
+        assert!(!Errno::EINVAL.is_retryable());
+        assert!(!Errno::ENOTSUP.is_retryable());
+        let full = Error::Hash {
+            name: "t".into(),
+            op: "add",
+            errno: Errno::ENOSPC,
+        };
+        assert!(full.is_retryable());
+        let bad = Error::NoSuchPort { port: 9 };
+        assert!(!bad.is_retryable());
+    }
+
+    #[test]
+    fn messages_name_the_bad_value() {
+        assert!(Error::NoSuchPort { port: 977 }.to_string().contains("977"));
+        let e = Error::Probe {
+            devargs: "net_bogus0".into(),
+            errno: Errno::ENODEV,
+        };
+        let text = e.to_string();
+        assert!(
+            text.contains("net_bogus0") && text.contains("errno 19"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn names_are_checked_for_length_and_nul() {
+        assert!(c_name("ring", "abc", 3).is_ok());
+        assert!(matches!(
+            c_name("ring", "abcd", 3),
+            Err(Error::NameTooLong { len: 4, max: 3, .. })
+        ));
+        assert!(matches!(c_name("ring", "a\0", 3), Err(Error::Nul { .. })));
+    }
+}

@@ -21,7 +21,7 @@ pub use burst::{Burst, Drain, BURST_SIZE};
 pub use eal::{current_lcore, tsc, tsc_hz, Eal, Launched};
 pub use error::{Errno, Error, Result};
 pub use hash::{RteHash, RteHashReader, Slot, LOOKUP_BULK_MAX};
-pub use mbuf::Mbuf;
+pub use mbuf::{Mbuf, Segments};
 pub use mempool::{Mempool, DEFAULT_DATA_ROOM, HEADROOM};
 pub use port::{Link, Port, PortConfig, PortInfo, RssConfig, Stats};
 pub use queue::{RxQueue, TxQueue};

@@ -277,9 +277,56 @@ impl Mbuf {
         Mbuf { raw: self.raw }
     }
 
+    /// The data of every segment, in order (one slice for a contiguous
+    /// frame). For the slow paths that must see a chained frame whole.
+    pub fn segment_data(&self) -> Segments<'_> {
+        Segments {
+            next: self.raw.as_ptr(),
+            _frame: core::marker::PhantomData,
+        }
+    }
+
+    /// Copies the whole frame, all segments, into `out` (cleared first).
+    pub fn copy_to(&self, out: &mut Vec<u8>) {
+        out.clear();
+        out.reserve(self.len());
+        for seg in self.segment_data() {
+            out.extend_from_slice(seg);
+        }
+    }
+
     /// The reference count of the head segment.
     pub fn refcount(&self) -> u16 {
         // SAFETY: the mbuf is live; the read is atomic in C.
         unsafe { sys::nvo_rte_mbuf_refcnt_read(self.raw.as_ptr()) }
+    }
+}
+
+/// The segments of a frame, from [`Mbuf::segment_data`].
+#[derive(Debug)]
+pub struct Segments<'a> {
+    /// The next segment to yield, null at the end.
+    next: *mut sys::rte_mbuf,
+    /// Borrows the frame the segments belong to.
+    _frame: core::marker::PhantomData<&'a Mbuf>,
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        // SAFETY: `next` is null or a segment of a chain the borrowed Mbuf
+        // keeps alive for 'a; segments are not written while borrowed (the
+        // Mbuf is borrowed shared).
+        let m = unsafe { self.next.as_ref() }?;
+        self.next = m.next;
+        // SAFETY: as in Mbuf::data: data_off + data_len lie within the
+        // segment's buffer, alive for 'a.
+        Some(unsafe {
+            core::slice::from_raw_parts(
+                m.buf_addr.cast::<u8>().add(usize::from(m.data_off)),
+                usize::from(m.data_len),
+            )
+        })
     }
 }

@@ -153,6 +153,14 @@ impl Mempool {
         NonNull::new(m).map(|m| unsafe { Mbuf::from_raw(m) })
     }
 
+    /// Allocates one mbuf holding a copy of `frame`; `None` when the pool is
+    /// empty or the frame is longer than the data room after the headroom.
+    pub fn alloc_with(&self, frame: &[u8]) -> Option<Mbuf> {
+        let mut m = self.alloc()?;
+        m.append(frame.len())?.copy_from_slice(frame);
+        Some(m)
+    }
+
     /// Allocates `n` mbufs at once into `burst` (all or nothing: false and
     /// nothing added when the pool has fewer, or the burst less room).
     #[inline]

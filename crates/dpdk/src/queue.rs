@@ -46,11 +46,22 @@ impl Drop for Handle {
     }
 }
 
-/// A receive queue, polled by its one owner thread.
+/// A receive queue, polled by its one owner thread. It can move to a worker
+/// (Send) but not be shared between threads (not Sync):
+///
+/// ```compile_fail
+/// fn shared_between_threads<T: Sync>() {}
+/// shared_between_threads::<nvo_dpdk::RxQueue>();
+/// ```
 #[derive(Debug)]
 pub struct RxQueue(Handle);
 
-/// A transmit queue, used by its one owner thread.
+/// A transmit queue, used by its one owner thread (Send, not Sync):
+///
+/// ```compile_fail
+/// fn shared_between_threads<T: Sync>() {}
+/// shared_between_threads::<nvo_dpdk::TxQueue>();
+/// ```
 #[derive(Debug)]
 pub struct TxQueue(Handle);
 
@@ -152,3 +163,15 @@ impl TxQueue {
         sent
     }
 }
+
+/// Queue handles, frames and bursts must be able to move to a worker thread.
+const _: () = {
+    fn movable_to_a_worker<T: Send>() {}
+    fn check() {
+        movable_to_a_worker::<RxQueue>();
+        movable_to_a_worker::<TxQueue>();
+        movable_to_a_worker::<crate::Mbuf>();
+        movable_to_a_worker::<Burst>();
+    }
+    let _ = check;
+};

@@ -268,3 +268,39 @@ unsafe extern "C" fn on_event(
     }
     0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_mode_devargs_name_only_the_socket_and_queues() {
+        let c = VhostConfig::new("net_vhost3", "/run/vm.sock");
+        assert_eq!(c.devargs(), "net_vhost3,iface=/run/vm.sock,queues=1");
+    }
+
+    #[test]
+    fn options_become_devargs_flags() {
+        let mut c = VhostConfig::new("net_vhost3", "/run/vm.sock");
+        c.queues = 4;
+        c.client = true;
+        c.iommu_support = true;
+        c.linear_buffer = true;
+        assert_eq!(
+            c.devargs(),
+            "net_vhost3,iface=/run/vm.sock,queues=4,client=1,iommu-support=1,linear-buffer=1"
+        );
+    }
+
+    #[test]
+    fn virtio_user_devargs_in_both_modes() {
+        assert_eq!(
+            virtio_user_devargs("net_virtio_user1", "/s", 2, false),
+            "net_virtio_user1,path=/s,queues=2"
+        );
+        assert_eq!(
+            virtio_user_devargs("net_virtio_user1", "/s", 2, true),
+            "net_virtio_user1,path=/s,queues=2,server=1"
+        );
+    }
+}

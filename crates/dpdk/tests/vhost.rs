@@ -26,8 +26,8 @@ fn main() {
                 vhost_and_virtio_user_exchange_frames_both_ways,
             ),
             (
-                "vhost_devargs_carry_the_options",
-                vhost_devargs_carry_the_options,
+                "vhost_chains_frames_larger_than_the_data_room",
+                vhost_chains_frames_larger_than_the_data_room,
             ),
         ],
     )
@@ -159,18 +159,102 @@ fn vhost_and_virtio_user_exchange_frames_both_ways(eal: &Eal) {
     assert_eq!(pool.in_use(), 0, "every frame came back to the pool");
 }
 
-fn vhost_devargs_carry_the_options(_eal: &Eal) {
-    let mut c = VhostConfig::new("net_vhost3", "/run/vm.sock");
-    assert_eq!(c.devargs(), "net_vhost3,iface=/run/vm.sock,queues=1");
-    c.queues = 4;
-    c.client = true;
-    c.iommu_support = true;
-    assert_eq!(
-        c.devargs(),
-        "net_vhost3,iface=/run/vm.sock,queues=4,client=1,iommu-support=1"
+/// Waits up to five seconds for the link of `port` to come up.
+fn wait_link_up(port: &Port) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if port.link().map(|l| l.up).unwrap_or(false) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn vhost_chains_frames_larger_than_the_data_room(eal: &Eal) {
+    let sock = format!("/tmp/nvo-test-vhost-seg-{}.sock", std::process::id());
+    let _ = std::fs::remove_file(&sock);
+    // 512 bytes of data per mbuf on the host side: a 1400-byte frame needs 3.
+    let small = Mempool::create(eal, "vhost_small", 1023, 0, 128 + 512, None).expect("small pool");
+    let guest_pool =
+        Mempool::create(eal, "vhost_guest", 2047, 0, DEFAULT_DATA_ROOM, None).expect("pool");
+    let mut vhost = VhostConfig::new("net_vhost1", &sock)
+        .probe(eal)
+        .expect("probe vhost");
+    vhost
+        .configure(&PortConfig::default(), &small)
+        .expect("configure vhost");
+    vhost.start().expect("start vhost");
+    let mut virtio = Port::probe(
+        eal,
+        &virtio_user_devargs("net_virtio_user1", &sock, 1, false),
+    )
+    .expect("probe virtio_user");
+    virtio
+        .configure(&PortConfig::default(), &guest_pool)
+        .expect("configure virtio_user");
+    virtio.start().expect("start virtio_user");
+    assert!(wait_link_up(&vhost), "the guest never connected");
+
+    let (mut h_rx, mut h_tx) = (
+        vhost.rx_queue(0).expect("rx"),
+        vhost.tx_queue(0).expect("tx"),
     );
-    assert_eq!(
-        virtio_user_devargs("net_virtio_user1", "/s", 2, true),
-        "net_virtio_user1,path=/s,queues=2,server=1"
+    let (mut g_rx, mut g_tx) = (
+        virtio.rx_queue(0).expect("rx"),
+        virtio.tx_queue(0).expect("tx"),
     );
+    let original: Vec<u8> = (0..1400u32).map(|i| (i * 13 % 251) as u8).collect();
+    let mut b = Burst::new();
+    b.push(guest_pool.alloc_with(&original).expect("mbuf"))
+        .expect("room");
+
+    // Guest to host: the frame arrives in a chain of small segments.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut got = Burst::new();
+    while got.is_empty() && Instant::now() < deadline {
+        g_tx.tx_burst(&mut b);
+        h_rx.rx_burst(&mut got);
+    }
+    let mut m = got.pop().expect("the large frame arrived");
+    assert!(m.segments() >= 3, "{} segments", m.segments());
+    assert!(!m.is_contiguous());
+    assert_eq!(m.len(), 1400);
+    assert!(m.data().len() <= 512, "data() is the first segment only");
+    let mut whole = Vec::new();
+    m.copy_to(&mut whole);
+    assert_eq!(whole, original, "segments concatenate to the frame sent");
+    assert!(m.append(1).is_none(), "append refuses a chained frame");
+    assert!(!m.trim(1), "trim refuses a chained frame");
+    assert!(
+        m.prepend(14).is_some(),
+        "prepend works at the front of a chain"
+    );
+    assert_eq!(m.len(), 1414);
+    assert!(m.adj(14));
+    assert_eq!(m.len(), 1400);
+
+    // Host to guest: the chain is sent whole.
+    b.push(m).expect("room");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut back = Burst::new();
+    while back.is_empty() && Instant::now() < deadline {
+        h_tx.tx_burst(&mut b);
+        g_rx.rx_burst(&mut back);
+    }
+    let echoed = back.pop().expect("the chain crossed back");
+    let mut whole = Vec::new();
+    echoed.copy_to(&mut whole);
+    assert_eq!(whole, original);
+    drop(echoed);
+
+    drop((h_rx, h_tx, g_rx, g_tx));
+    virtio
+        .close()
+        .map_err(|(_, e)| e)
+        .expect("close virtio_user");
+    vhost.close().map_err(|(_, e)| e).expect("close vhost");
+    let _ = std::fs::remove_file(&sock);
+    assert_eq!(small.in_use(), 0, "every segment came back to the pool");
+    assert_eq!(guest_pool.in_use(), 0);
 }
