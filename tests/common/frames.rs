@@ -1,0 +1,72 @@
+//! Just enough frame building to inject hand-made tunnel packets.
+
+/// "02:00:00:00:00:01" -> bytes.
+pub fn mac(text: &str) -> [u8; 6] {
+    let mut m = [0u8; 6];
+    for (i, p) in text.split(':').enumerate().take(6) {
+        m[i] = u8::from_str_radix(p, 16).expect("MAC as aa:bb:cc:dd:ee:ff");
+    }
+    m
+}
+
+/// "198.18.0.1" -> bytes.
+pub fn ipv4(text: &str) -> [u8; 4] {
+    text.parse::<std::net::Ipv4Addr>()
+        .expect("IPv4 address")
+        .octets()
+}
+
+/// The Internet checksum (RFC 1071) of `data`.
+pub fn checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = data
+        .chunks(2)
+        .map(|c| u32::from(c[0]) << 8 | u32::from(*c.get(1).unwrap_or(&0)))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+pub fn ethernet(dst: &str, src: &str, ethertype: u16, payload: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(14 + payload.len());
+    f.extend(mac(dst));
+    f.extend(mac(src));
+    f.extend(ethertype.to_be_bytes());
+    f.extend(payload);
+    f
+}
+
+/// An IPv4 packet (no options, DF clear, TTL 64) with its checksum.
+pub fn ipv4_packet(src: &str, dst: &str, proto: u8, payload: &[u8]) -> Vec<u8> {
+    let len = (20 + payload.len()) as u16;
+    let mut h = vec![0x45, 0];
+    h.extend(len.to_be_bytes());
+    h.extend([0, 0, 0, 0, 64, proto, 0, 0]);
+    h.extend(ipv4(src));
+    h.extend(ipv4(dst));
+    let c = checksum(&h);
+    h[10..12].copy_from_slice(&c.to_be_bytes());
+    h.extend(payload);
+    h
+}
+
+/// An ICMP echo request with its checksum.
+pub fn icmp_echo(id: u16, seq: u16, data: &[u8]) -> Vec<u8> {
+    let mut m = vec![8, 0, 0, 0];
+    m.extend(id.to_be_bytes());
+    m.extend(seq.to_be_bytes());
+    m.extend(data);
+    let c = checksum(&m);
+    m[2..4].copy_from_slice(&c.to_be_bytes());
+    m
+}
+
+/// GRE with the key bit (RFC 2890) around an Ethernet frame: NVGRE when
+/// `key` is VSID << 8 | FlowID.
+pub fn gre_eth(key: u32, inner: &[u8]) -> Vec<u8> {
+    let mut g = vec![0x20, 0x00, 0x65, 0x58];
+    g.extend(key.to_be_bytes());
+    g.extend(inner);
+    g
+}

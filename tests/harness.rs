@@ -1,0 +1,322 @@
+//! Self-test of the end-to-end harness (tests/common): every peer proven
+//! against another real peer, before nvo forwards. Cases take the serial
+//! lock: they share two cores and the hugepages.
+
+mod common;
+
+use common::frames;
+use common::*;
+use std::time::{Duration, Instant};
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("nvo-e2e-")
+        .tempdir()
+        .expect("temp dir")
+}
+
+fn timed(what: &str, start: Instant) {
+    eprintln!("harness: {what}: {:.1} s", start.elapsed().as_secs_f64());
+}
+
+const UP: Duration = Duration::from_secs(15);
+
+#[test]
+fn vm_endpoints_through_standin_switch() {
+    let _serial = serial();
+    let dir = tempdir();
+    for mode in [VhostMode::SwitchServer, VhostMode::SwitchClient] {
+        let start = Instant::now();
+        let s1 = dir.path().join(format!("{mode:?}-1.sock"));
+        let s2 = dir.path().join(format!("{mode:?}-2.sock"));
+        let v1 = ["192.0.2.1/24", "2001:db8:100::1/64"];
+        let v2 = ["192.0.2.2/24", "2001:db8:100::2/64"];
+        let (mut vm1, mut vm2, _switch);
+        if mode == VhostMode::SwitchServer {
+            _switch = StandInSwitch::start(dir.path(), &[&s1, &s2], false);
+            vm1 = VmEndpoint::start(dir.path(), "vm1", &s1, mode, "02:00:00:00:00:01", &v1);
+            vm2 = VmEndpoint::start(dir.path(), "vm2", &s2, mode, "02:00:00:00:00:02", &v2);
+        } else {
+            vm1 = VmEndpoint::start(dir.path(), "vm1", &s1, mode, "02:00:00:00:00:01", &v1);
+            vm2 = VmEndpoint::start(dir.path(), "vm2", &s2, mode, "02:00:00:00:00:02", &v2);
+            _switch = StandInSwitch::start(dir.path(), &[&s1, &s2], true);
+            vm1.wait_ready().unwrap();
+            vm2.wait_ready().unwrap();
+        }
+        vm1.ns().ping_until("192.0.2.2", UP).unwrap();
+        vm1.ping("192.0.2.2", 3).unwrap();
+        vm2.ping("192.0.2.1", 3).unwrap();
+        vm1.ping("2001:db8:100::2", 3).unwrap();
+        if mode == VhostMode::SwitchClient {
+            // The VM side listens: a switch restart must find it again;
+            // here the VM's bridge restarts instead, the switch reconnects.
+            vm2.restart_bridge();
+            vm2.wait_ready().unwrap();
+            vm1.ns().ping_until("192.0.2.2", UP).unwrap();
+        }
+        timed(&format!("VMs across the stand-in switch, {mode:?}"), start);
+    }
+}
+
+fn kernel_vs_ovs_vxlan(v6: bool) {
+    let start = Instant::now();
+    let dir = tempdir();
+    let (k_ul, o_ul, k_ip, o_ip) = if v6 {
+        (
+            "2001:db8:1::1/64",
+            "2001:db8:1::2/64",
+            "2001:db8:1::1",
+            "2001:db8:1::2",
+        )
+    } else {
+        ("198.18.0.1/24", "198.18.0.2/24", "198.18.0.1", "198.18.0.2")
+    };
+    let k = Netns::new("kvx");
+    let o = Netns::new("ovx");
+    let _link = VethPair::new(Some(&k), "u0", Some(&o), "u0");
+    let kernel = KernelVxlanPeer::start(
+        k,
+        "u0",
+        KernelVxlan::unicast(5000, k_ul, o_ip, "192.0.2.1/24", "02:00:00:00:01:01"),
+    );
+    let tunnel = OvsTunnel::Vxlan {
+        vni: 5000,
+        dst_port: 4789,
+    };
+    let ovs = OvsPeer::start(
+        o,
+        "u0",
+        dir.path(),
+        OvsConfig::new(tunnel, o_ul, k_ip, "192.0.2.2/24", "02:00:00:00:02:02"),
+    );
+    let cap = Capture::start(kernel.ns(), "u0", "udp port 4789", 40, 20, dir.path());
+    ovs.ns().ping_until("192.0.2.1", UP).unwrap();
+    ovs.ping("192.0.2.1", 3).unwrap();
+    kernel.ping("192.0.2.2", 3).unwrap();
+    let d = assert_dissects_clean(&cap.stop(), Encap::Vxlan);
+    assert!(d.ids.iter().all(|&v| v == 5000), "VNIs {:?}", d.ids);
+    timed(
+        &format!(
+            "kernel vxlan <-> OVS vxlan, IPv{} underlay, {} tunnel frames",
+            if v6 { 6 } else { 4 },
+            d.tunnelled
+        ),
+        start,
+    );
+}
+
+#[test]
+fn kernel_vxlan_with_ovs_vxlan() {
+    let _serial = serial();
+    kernel_vs_ovs_vxlan(false);
+    kernel_vs_ovs_vxlan(true);
+}
+
+/// Two OVS instances with a veth between their namespaces.
+struct OvsPair {
+    a: OvsPeer,
+    b: OvsPeer,
+    _link: VethPair,
+}
+
+fn ovs_pair(dir: &std::path::Path, v6: bool, ta: OvsTunnel, tb: OvsTunnel) -> OvsPair {
+    let (a_ul, b_ul, a_ip, b_ip) = if v6 {
+        (
+            "2001:db8:2::1/64",
+            "2001:db8:2::2/64",
+            "2001:db8:2::1",
+            "2001:db8:2::2",
+        )
+    } else {
+        ("198.18.2.1/24", "198.18.2.2/24", "198.18.2.1", "198.18.2.2")
+    };
+    let na = Netns::new("ova");
+    let nb = Netns::new("ovb");
+    let link = VethPair::new(Some(&na), "u0", Some(&nb), "u0");
+    let a = OvsPeer::start(
+        na,
+        "u0",
+        dir,
+        OvsConfig::new(ta, a_ul, b_ip, "192.0.2.1/24", "02:00:00:00:00:01"),
+    );
+    let b = OvsPeer::start(
+        nb,
+        "u0",
+        dir,
+        OvsConfig::new(tb, b_ul, a_ip, "192.0.2.2/24", "02:00:00:00:00:02"),
+    );
+    OvsPair { a, b, _link: link }
+}
+
+fn ovs_pair_pings(p: &OvsPair, filter: &str, encap: Encap, dir: &std::path::Path) -> Dissection {
+    let cap = Capture::start(p.a.ns(), "u0", filter, 40, 20, dir);
+    p.a.ns().ping_until("192.0.2.2", UP).unwrap();
+    p.a.ping("192.0.2.2", 3).unwrap();
+    p.b.ping("192.0.2.1", 3).unwrap();
+    assert_dissects_clean(&cap.stop(), encap)
+}
+
+#[test]
+fn ovs_geneve_pair() {
+    let _serial = serial();
+    for v6 in [false, true] {
+        let start = Instant::now();
+        let dir = tempdir();
+        let t = OvsTunnel::Geneve { vni: 5000 };
+        let p = ovs_pair(dir.path(), v6, t, t);
+        let d = ovs_pair_pings(&p, "udp port 6081", Encap::Geneve, dir.path());
+        assert!(d.ids.iter().all(|&v| v == 5000), "VNIs {:?}", d.ids);
+        timed(
+            &format!(
+                "OVS geneve <-> OVS geneve, IPv6 {v6}, {} frames",
+                d.tunnelled
+            ),
+            start,
+        );
+    }
+}
+
+/// An NVGRE frame from B's underlay port to A: inner ICMP echo from
+/// 192.0.2.99 to A's overlay address, GRE key `key`.
+fn nvgre_probe(p: &OvsPair, key: u32, seq: u16) -> Vec<u8> {
+    let inner_ip = frames::ipv4_packet(
+        "192.0.2.99",
+        "192.0.2.1",
+        1,
+        &frames::icmp_echo(0x4e56, seq, b"nvgre"),
+    );
+    let inner = frames::ethernet("02:00:00:00:00:01", "02:00:00:00:00:99", 0x0800, &inner_ip);
+    let outer_ip = frames::ipv4_packet(
+        "198.18.2.2",
+        "198.18.2.1",
+        47,
+        &frames::gre_eth(key, &inner),
+    );
+    frames::ethernet(&p.a.ns().mac("u0"), &p.b.ns().mac("u0"), 0x0800, &outer_ip)
+}
+
+/// Injects a probe with `key` and reports whether A's overlay port saw it.
+fn nvgre_delivered(p: &OvsPair, key: u32, seq: u16, dir: &std::path::Path) -> bool {
+    let cap = Capture::start(p.a.ns(), "vm0", "icmp and src host 192.0.2.99", 1, 3, dir);
+    p.b.ns().inject("u0", &[nvgre_probe(p, key, seq)]);
+    dissect(&cap.finish(), Encap::Nvgre).frames > 0
+}
+
+#[test]
+fn ovs_nvgre_pair() {
+    let _serial = serial();
+    let vsid = 5000;
+    for v6 in [false, true] {
+        let start = Instant::now();
+        let dir = tempdir();
+        let t = OvsTunnel::Nvgre {
+            vsid,
+            any_flowid: false,
+        };
+        let p = ovs_pair(dir.path(), v6, t, t);
+        let d = ovs_pair_pings(&p, "ip proto 47 or ip6 proto 47", Encap::Nvgre, dir.path());
+        assert!(d.ids.iter().all(|&v| v == vsid), "VSIDs {:?}", d.ids);
+        assert!(
+            d.flow_ids.iter().all(|&f| f == 0),
+            "FlowIDs {:?}",
+            d.flow_ids
+        );
+        if !v6 {
+            // OVS matches the whole 32-bit key: a non-zero FlowID is dropped.
+            assert!(
+                nvgre_delivered(&p, vsid << 8, 1, dir.path()),
+                "FlowID 0 must arrive"
+            );
+            assert!(
+                !nvgre_delivered(&p, vsid << 8 | 0x42, 2, dir.path()),
+                "OVS took FlowID 0x42"
+            );
+        }
+        timed(
+            &format!(
+                "OVS gre (NVGRE) <-> OVS gre, IPv6 {v6}, {} frames",
+                d.tunnelled
+            ),
+            start,
+        );
+    }
+    // With key=flow and a masked match, A accepts any FlowID of its VSID.
+    let start = Instant::now();
+    let dir = tempdir();
+    let any = OvsTunnel::Nvgre {
+        vsid,
+        any_flowid: true,
+    };
+    let exact = OvsTunnel::Nvgre {
+        vsid,
+        any_flowid: false,
+    };
+    let p = ovs_pair(dir.path(), false, any, exact);
+    let d = ovs_pair_pings(&p, "ip proto 47", Encap::Nvgre, dir.path());
+    assert!(d.ids.iter().all(|&v| v == vsid), "VSIDs {:?}", d.ids);
+    assert!(
+        nvgre_delivered(&p, vsid << 8 | 0x42, 3, dir.path()),
+        "any_flowid dropped FlowID 0x42"
+    );
+    assert!(
+        !nvgre_delivered(&p, (vsid + 1) << 8, 4, dir.path()),
+        "any_flowid took another VSID"
+    );
+    timed("OVS NVGRE any FlowID", start);
+}
+
+#[test]
+fn kernel_vxlan_multicast_pair() {
+    let _serial = serial();
+    for (group, ul1, ul2) in [
+        ("239.1.1.1", "198.18.3.1/24", "198.18.3.2/24"),
+        ("ff05::100", "2001:db8:3::1/64", "2001:db8:3::2/64"),
+    ] {
+        let start = Instant::now();
+        let dir = tempdir();
+        let n1 = Netns::new("kmc1");
+        let n2 = Netns::new("kmc2");
+        let _link = VethPair::new(Some(&n1), "u0", Some(&n2), "u0");
+        let cfg = |local: &str, overlay: &str, mac: &str| KernelVxlan {
+            vni: 6000,
+            local: local.into(),
+            remotes: vec![],
+            group: Some(group.into()),
+            dstport: 4789,
+            overlay: vec![overlay.into()],
+            mac: mac.into(),
+            learning: true,
+        };
+        let k1 = KernelVxlanPeer::start(n1, "u0", cfg(ul1, "192.0.2.1/24", "02:00:00:00:00:01"));
+        let k2 = KernelVxlanPeer::start(n2, "u0", cfg(ul2, "192.0.2.2/24", "02:00:00:00:00:02"));
+        let cap = Capture::start(k1.ns(), "u0", "udp port 4789", 40, 20, dir.path());
+        k1.ns().ping_until("192.0.2.2", UP).unwrap();
+        k2.ping("192.0.2.1", 3).unwrap();
+        let d = assert_dissects_clean(&cap.stop(), Encap::Vxlan);
+        assert!(d.ids.iter().all(|&v| v == 6000), "VNIs {:?}", d.ids);
+        assert!(
+            d.text.contains(&format!("Destination Address: {group}"))
+                || d.text.contains(&format!("Destination: {group}")),
+            "no frame to the group {group}"
+        );
+        timed(&format!("kernel vxlan multicast {group}"), start);
+    }
+}
+
+#[test]
+fn etcd_serves() {
+    let _serial = serial();
+    let start = Instant::now();
+    let dir = tempdir();
+    let etcd = Etcd::start(dir.path());
+    assert!(etcd.healthy());
+    etcd.put("/nvo/test/domain/5000/02:00:00:00:00:01", "198.18.0.1");
+    assert_eq!(
+        etcd.get("/nvo/test/domain/5000/02:00:00:00:00:01")
+            .as_deref(),
+        Some("198.18.0.1")
+    );
+    etcd.delete("/nvo/test/domain/5000/02:00:00:00:00:01");
+    assert_eq!(etcd.get("/nvo/test/domain/5000/02:00:00:00:00:01"), None);
+    timed(&format!("etcd at {}", etcd.client_url()), start);
+}
