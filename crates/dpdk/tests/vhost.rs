@@ -84,30 +84,41 @@ fn exchange(pool: &Mempool, tx: &mut TxQueue, rx: &mut RxQueue, seed: u8) {
     assert_eq!(got, sent, "frames differ after crossing vhost-user");
 }
 
+/// Starts vhost port `net_vhost<n>` (server, filling from `host_pool`) and
+/// then virtio-user port `net_virtio_user<n>` (the guest, from `guest_pool`)
+/// on socket `sock`. The vhost port is started first so that its socket
+/// exists when the guest connects.
+fn connect(
+    eal: &Eal,
+    n: u8,
+    sock: &str,
+    host_pool: &Mempool,
+    guest_pool: &Mempool,
+) -> (Port, Port) {
+    let mut vhost = VhostConfig::new(format!("net_vhost{n}"), sock)
+        .probe(eal)
+        .expect("probe vhost");
+    vhost
+        .configure(&PortConfig::default(), host_pool)
+        .expect("configure vhost");
+    vhost.start().expect("start vhost");
+    assert!(!vhost.link().expect("link").up, "no guest yet");
+    let guest = virtio_user_devargs(&format!("net_virtio_user{n}"), sock, 1, false);
+    let mut virtio = Port::probe(eal, &guest).expect("probe virtio_user");
+    virtio
+        .configure(&PortConfig::default(), guest_pool)
+        .expect("configure virtio_user");
+    virtio.start().expect("start virtio_user");
+    (vhost, virtio)
+}
+
 fn vhost_and_virtio_user_exchange_frames_both_ways(eal: &Eal) {
     let sock = format!("/tmp/nvo-test-vhost-{}.sock", std::process::id());
     let _ = std::fs::remove_file(&sock);
     let events = PortEvents::subscribe(eal).expect("subscribe");
     let pool = Mempool::create(eal, "vhost_pool", 4095, 64, DEFAULT_DATA_ROOM, None).expect("pool");
 
-    let mut vhost = VhostConfig::new("net_vhost0", &sock)
-        .probe(eal)
-        .expect("probe vhost");
-    vhost
-        .configure(&PortConfig::default(), &pool)
-        .expect("configure vhost");
-    vhost.start().expect("start vhost");
-    assert!(!vhost.link().expect("link").up, "no guest yet");
-
-    let mut virtio = Port::probe(
-        eal,
-        &virtio_user_devargs("net_virtio_user0", &sock, 1, false),
-    )
-    .expect("probe virtio_user");
-    virtio
-        .configure(&PortConfig::default(), &pool)
-        .expect("configure virtio_user");
-    virtio.start().expect("start virtio_user");
+    let (vhost, virtio) = connect(eal, 0, &sock, &pool, &pool);
 
     let mut seen = Vec::new();
     let vid = vhost.id();
@@ -178,22 +189,7 @@ fn vhost_chains_frames_larger_than_the_data_room(eal: &Eal) {
     let small = Mempool::create(eal, "vhost_small", 1023, 0, 128 + 512, None).expect("small pool");
     let guest_pool =
         Mempool::create(eal, "vhost_guest", 2047, 0, DEFAULT_DATA_ROOM, None).expect("pool");
-    let mut vhost = VhostConfig::new("net_vhost1", &sock)
-        .probe(eal)
-        .expect("probe vhost");
-    vhost
-        .configure(&PortConfig::default(), &small)
-        .expect("configure vhost");
-    vhost.start().expect("start vhost");
-    let mut virtio = Port::probe(
-        eal,
-        &virtio_user_devargs("net_virtio_user1", &sock, 1, false),
-    )
-    .expect("probe virtio_user");
-    virtio
-        .configure(&PortConfig::default(), &guest_pool)
-        .expect("configure virtio_user");
-    virtio.start().expect("start virtio_user");
+    let (vhost, virtio) = connect(eal, 1, &sock, &small, &guest_pool);
     assert!(wait_link_up(&vhost), "the guest never connected");
 
     let (mut h_rx, mut h_tx) = (
