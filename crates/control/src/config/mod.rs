@@ -16,6 +16,7 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+use std::net::IpAddr;
 use std::path::Path;
 
 pub use diff::{ConfigDiff, NamedChanges};
@@ -99,6 +100,30 @@ impl Config {
         self.domains
             .iter()
             .position(|d| d.tunnel == tunnel && d.udp_port == udp_port && d.vni == vni)
+    }
+
+    /// The uplink that sends to VTEP `ip`: the first whose prefix holds
+    /// it, else the first with a gateway of its family, else the first
+    /// with an address of its family. Validation made sure one exists for
+    /// every configured VTEP.
+    pub fn uplink_for(&self, ip: IpAddr) -> Option<usize> {
+        let on_link = |u: &Uplink| match ip {
+            IpAddr::V4(a) => u.ipv4.is_some_and(|c| c.contains(a)),
+            IpAddr::V6(a) => u.ipv6.is_some_and(|c| c.contains(a)),
+        };
+        let routed = |u: &Uplink| match ip {
+            IpAddr::V4(_) => u.gateway4.is_some(),
+            IpAddr::V6(_) => u.gateway6.is_some(),
+        };
+        let family = |u: &Uplink| match ip {
+            IpAddr::V4(_) => u.ipv4.is_some(),
+            IpAddr::V6(_) => u.ipv6.is_some(),
+        };
+        let ups = &self.uplinks;
+        ups.iter()
+            .position(on_link)
+            .or_else(|| ups.iter().position(routed))
+            .or_else(|| ups.iter().position(family))
     }
 
     /// The patch partner of `port`, if it is patched.

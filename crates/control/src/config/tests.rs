@@ -636,3 +636,18 @@ fn diff_names_what_changed() {
     assert!(old.diff(&moved).vm_ports.is_empty());
     assert!(moved.diff(&old).domains.removed == vec!["red".to_string()]);
 }
+
+#[test]
+fn uplink_for_prefers_on_link_then_gateway_then_family() {
+    let c = parse(
+        "[[uplink]]\nname = \"a\"\ndevice = \"net_null0\"\nipv4 = \"10.0.0.1/24\"\n\
+         [[uplink]]\nname = \"b\"\ndevice = \"net_null1\"\nipv4 = \"10.1.0.1/24\"\ngateway4 = \"10.1.0.254\"\n\
+         [[uplink]]\nname = \"c\"\ndevice = \"net_null2\"\nipv6 = \"2001:db8::1/64\"\n",
+    );
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    assert_eq!(c.uplink_for(ip("10.0.0.9")), Some(0));
+    assert_eq!(c.uplink_for(ip("10.1.0.9")), Some(1));
+    assert_eq!(c.uplink_for(ip("192.0.2.1")), Some(1));
+    assert_eq!(c.uplink_for(ip("2001:db9::1")), Some(2));
+    assert_eq!(parse("").uplink_for(ip("10.0.0.9")), None);
+}
