@@ -17,6 +17,7 @@ mod client;
 mod counters;
 mod protocol;
 mod server;
+mod text;
 mod view;
 
 pub use channel::{channel, ChannelHandler, Pending, Requests};
@@ -24,6 +25,7 @@ pub use client::{request, Client, ClientError};
 pub use counters::{render_prometheus, CounterSet, MetricKind, Sample};
 pub use protocol::*;
 pub use server::{Server, ServerError, MAX_CONNECTIONS, MAX_LINE};
+pub use text::render_text;
 pub use view::{domains_of, ports_of, static_macs_of, vteps_of};
 
 /// Answers requests. Called from the server's connection threads, one
