@@ -1,0 +1,645 @@
+//! The per-burst forwarding pipeline of one worker.
+//!
+//! A worker hands [`Pipeline::process`] the frames one receive queue gave
+//! it; the pipeline decides the fate of every frame and leaves the frames
+//! to send in per-port output buffers ([`Pipeline::output`]), which the
+//! worker then hands to the transmit queues. Each burst goes in stages, so
+//! that the table sees all of a burst's keys at once:
+//!
+//! 1. classify: find each frame's domain and its MAC keys, dropping what
+//!    is malformed (from an uplink, this is decapsulation);
+//! 2. look up destinations (and sources, for learning) in one bulk call
+//!    each, which prefetches every bucket before comparing;
+//! 3. report new or stale sources to the control thread;
+//! 4. forward: deliver locally, encapsulate toward a remote VTEP, or flood.
+//!
+//! Nothing here allocates (the flood copies come from the frame pool),
+//! locks, logs or makes a system call; every drop is counted by reason.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use arrayvec::ArrayVec;
+use nvo_packet::decap;
+use nvo_packet::ethernet::{EtherType, MacAddr};
+use nvo_packet::flow::{self, Symmetry};
+use nvo_packet::toeplitz::Toeplitz;
+use nvo_packet::DropReason as Wire;
+use nvo_table::{Dest, Hit, Key, Reader, Tick};
+
+use crate::counters::{Counters, Discard};
+use crate::events::{Channels, Learn, Location, Punted};
+use crate::frame::Frame;
+use crate::mtu;
+use crate::state::{PortKind, Snapshot, Tunnel, VmPort};
+
+/// The most frames one call of [`Pipeline::process`] takes.
+pub const BURST: usize = nvo_table::BURST;
+
+const ETH_LEN: usize = 14;
+const TAG_LEN: usize = 4;
+const TPID_8021Q: u16 = 0x8100;
+
+/// One worker's pipeline: its view of the shared state, its counters and
+/// its queues toward the control thread.
+pub struct Pipeline<F: Frame> {
+    /// The state the current burst is forwarded by.
+    snap: Arc<Snapshot>,
+    /// Where the control thread publishes new states.
+    shared: Arc<ArcSwap<Snapshot>>,
+    /// Everything else, apart so that the snapshot can be borrowed while
+    /// this is mutated.
+    eng: Engine<F>,
+}
+
+/// The worker-owned parts of a pipeline.
+struct Engine<F: Frame> {
+    table: Reader,
+    counters: Arc<Counters>,
+    chan: Arc<Channels<F>>,
+    toeplitz: Toeplitz,
+    out: Outputs<F>,
+    icmp: mtu::RateLimit,
+}
+
+/// Frames waiting for transmission, per port.
+pub struct Outputs<F> {
+    ports: Vec<Vec<F>>,
+    capacity: usize,
+}
+
+impl<F> Outputs<F> {
+    fn new(ports: usize, capacity: usize) -> Outputs<F> {
+        Outputs {
+            ports: (0..ports).map(|_| Vec::with_capacity(capacity)).collect(),
+            capacity,
+        }
+    }
+
+    /// Queues `frame` for `port`; gives it back when the buffer is full
+    /// (it never grows: the hot path does not allocate).
+    #[inline]
+    fn push(&mut self, port: u16, frame: F) -> Result<(), F> {
+        match self.ports.get_mut(usize::from(port)) {
+            Some(q) if q.len() < self.capacity => {
+                q.push(frame);
+                Ok(())
+            }
+            _ => Err(frame),
+        }
+    }
+}
+
+/// The fate of one frame after classification.
+struct Classified<F> {
+    frame: F,
+    domain: u16,
+    /// The sending VTEP and the uplink, for frames that came out of a tunnel.
+    from_vtep: Option<(IpAddr, u16)>,
+}
+
+impl<F: Frame> Pipeline<F> {
+    /// A pipeline over the state published in `shared`, reading `table`,
+    /// counting into `counters` and reporting through `chan`. `out_capacity`
+    /// bounds the frames one burst may queue for one port, flood copies
+    /// included.
+    pub fn new(
+        shared: Arc<ArcSwap<Snapshot>>,
+        table: Reader,
+        counters: Arc<Counters>,
+        chan: Arc<Channels<F>>,
+        out_capacity: usize,
+    ) -> Pipeline<F> {
+        let snap = shared.load_full();
+        let ports = counters.ports.len().max(snap.ports.len());
+        let icmp = mtu::RateLimit::new(snap.icmp_per_sec);
+        Pipeline {
+            snap,
+            shared,
+            eng: Engine {
+                table,
+                counters,
+                chan,
+                toeplitz: Toeplitz::new(&nvo_packet::toeplitz::MICROSOFT_KEY),
+                out: Outputs::new(ports, out_capacity),
+                icmp,
+            },
+        }
+    }
+
+    /// Picks up a newly published state, if any. Call between bursts.
+    #[inline]
+    pub fn refresh(&mut self) {
+        let current = self.shared.load();
+        if !Arc::ptr_eq(&current, &self.snap) {
+            self.snap = arc_swap::Guard::into_inner(current);
+            self.eng.icmp.set_rate(self.snap.icmp_per_sec);
+        }
+    }
+
+    /// The state the pipeline forwards by.
+    pub fn snapshot(&self) -> &Arc<Snapshot> {
+        &self.snap
+    }
+
+    /// This worker's counters.
+    pub fn counters(&self) -> &Counters {
+        &self.eng.counters
+    }
+
+    /// The frames queued for `port`, for the worker to transmit. Frames it
+    /// leaves in the vector are dropped by [`Pipeline::finish_port`].
+    #[inline]
+    pub fn output(&mut self, port: u16) -> Option<&mut Vec<F>> {
+        self.eng.out.ports.get_mut(usize::from(port))
+    }
+
+    /// Ports with frames waiting.
+    pub fn ports_with_output(&self) -> impl Iterator<Item = u16> + '_ {
+        self.eng
+            .out
+            .ports
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| !q.is_empty())
+            .map(|(i, _)| i as u16)
+    }
+
+    /// Accounts for a transmission on `port`: `sent` frames and `bytes`
+    /// went out; whatever is still queued is dropped as refused.
+    #[inline]
+    pub fn finish_port(&mut self, port: u16, sent: u64, bytes: u64) {
+        let eng = &mut self.eng;
+        if let Some(pc) = eng.counters.port(port) {
+            pc.tx_frames.add(sent);
+            pc.tx_bytes.add(bytes);
+        }
+        if let Some(q) = eng.out.ports.get_mut(usize::from(port)) {
+            eng.counters.discard_n(Discard::TxFull, q.len() as u64);
+            q.clear();
+        }
+    }
+
+    /// Forwards a burst of at most [`BURST`] frames received on `port`.
+    /// `now` is the table clock, `tsc` the cycle counter (for rate limits).
+    pub fn process<I>(&mut self, port: u16, frames: I, now: Tick, tsc: u64)
+    where
+        I: IntoIterator<Item = F>,
+    {
+        let (snap, eng) = (&*self.snap, &mut self.eng);
+        let mut burst: ArrayVec<F, BURST> = ArrayVec::new();
+        let mut bytes = 0u64;
+        let mut extra = 0u64;
+        for f in frames {
+            bytes += f.len() as u64;
+            if burst.try_push(f).is_err() {
+                // Callers pass at most BURST frames; count any excess as
+                // received and dropped, so that conservation still holds.
+                extra += 1;
+            }
+        }
+        eng.counters.discard_n(Discard::OutputFull, extra);
+        if let Some(pc) = eng.counters.port(port) {
+            pc.rx_frames.add(burst.len() as u64 + extra);
+            pc.rx_bytes.add(bytes);
+        }
+        let Some(p) = snap.ports.get(usize::from(port)) else {
+            eng.counters
+                .discard_n(Discard::PortDown, burst.len() as u64);
+            return;
+        };
+        match &p.kind {
+            PortKind::Patch { peer } => {
+                for f in burst {
+                    eng.send_port(snap, *peer, f);
+                }
+            }
+            PortKind::Vm(vm) => eng.vm_burst(snap, port, vm, burst, now, tsc),
+            PortKind::Uplink(_) => eng.uplink_burst(snap, port, burst, now),
+        }
+    }
+}
+
+impl<F: Frame> Engine<F> {
+    /// Frames from a tenant port.
+    fn vm_burst(
+        &mut self,
+        snap: &Snapshot,
+        port: u16,
+        vm: &VmPort,
+        burst: ArrayVec<F, BURST>,
+        now: Tick,
+        tsc: u64,
+    ) {
+        let mut items: ArrayVec<Classified<F>, BURST> = ArrayVec::new();
+        for mut frame in burst {
+            match classify_vm(snap, vm, &mut frame) {
+                Ok(domain) => items.push(Classified {
+                    frame,
+                    domain,
+                    from_vtep: None,
+                }),
+                Err(reason) => self.counters.discard(reason),
+            }
+        }
+        for it in &items {
+            if let Some(dc) = self.counters.domain(it.domain) {
+                dc.from_vm.inc();
+            }
+        }
+        self.forward(snap, port, items, now, tsc);
+    }
+
+    /// Frames from an uplink: tunnel frames for us, or control frames.
+    fn uplink_burst(&mut self, snap: &Snapshot, port: u16, burst: ArrayVec<F, BURST>, now: Tick) {
+        let mut items: ArrayVec<Classified<F>, BURST> = ArrayVec::new();
+        for mut frame in burst {
+            let d = match decap::decap(&snap.decap, frame.data()) {
+                Ok(d) => d,
+                Err(Wire::NotIp | Wire::UnknownProtocol) if is_control(frame.data()) => {
+                    self.punt(port, frame);
+                    continue;
+                }
+                Err(reason) => {
+                    self.counters.discard(Discard::Wire(reason));
+                    continue;
+                }
+            };
+            let Some(domain) = snap.domain_of_vni(d.kind, d.vni) else {
+                self.counters.discard(Discard::UnknownVni);
+                continue;
+            };
+            let dom = &snap.domains[usize::from(domain)];
+            if let Some(vc) = snap
+                .tunnel_to(domain, d.remote)
+                .and_then(|t| snap.tunnel(t))
+                .and_then(|t| self.counters.vtep(t.vtep))
+            {
+                vc.rx_frames.inc();
+                vc.rx_bytes.add(frame.len() as u64);
+            }
+            d.apply_ecn(frame.data_mut());
+            let inner = usize::from(d.inner_offset);
+            let trailer = frame.len() - inner - usize::from(d.inner_len);
+            if !frame.adj(inner) || !frame.trim(trailer) {
+                self.counters.discard(Discard::Wire(Wire::Truncated));
+                continue;
+            }
+            if !dom.keep_inner_tags && is_tagged(frame.data()) {
+                self.counters.discard(Discard::Wire(Wire::InnerTagged));
+                continue;
+            }
+            if is_multicast_src(frame.data()) {
+                self.counters.discard(Discard::BadSourceMac);
+                continue;
+            }
+            if let Some(dc) = self.counters.domain(domain) {
+                dc.from_tunnel.inc();
+            }
+            items.push(Classified {
+                frame,
+                domain,
+                from_vtep: Some((d.remote, port)),
+            });
+        }
+        self.forward(snap, port, items, now, 0);
+    }
+
+    /// Stages 2 to 4 for classified frames: look up, learn, forward.
+    fn forward(
+        &mut self,
+        snap: &Snapshot,
+        port: u16,
+        items: ArrayVec<Classified<F>, BURST>,
+        now: Tick,
+        tsc: u64,
+    ) {
+        let n = items.len();
+        if n == 0 {
+            return;
+        }
+        let mut dst_keys = [Key::default(); BURST];
+        let mut src_keys = [Key::default(); BURST];
+        for (i, it) in items.iter().enumerate() {
+            let data = it.frame.data();
+            dst_keys[i] = Key::new(it.domain, mac_at(data, 0).0);
+            src_keys[i] = Key::new(it.domain, mac_at(data, 6).0);
+        }
+        let mut dst: [Option<Hit>; BURST] = [None; BURST];
+        let mut src: [Option<Hit>; BURST] = [None; BURST];
+        self.table.get_bulk(&dst_keys[..n], &mut dst[..n]);
+        self.table.get_bulk(&src_keys[..n], &mut src[..n]);
+
+        for (i, it) in items.iter().enumerate() {
+            self.learn(snap, port, it, src[i], now);
+        }
+
+        for (i, it) in items.into_iter().enumerate() {
+            let bum = it.frame.data()[0] & 1 != 0;
+            let hit = if bum { None } else { dst[i] };
+            match hit.map(|h| h.dest) {
+                Some(Dest::Local(p)) if p == port => self.counters.discard(Discard::Hairpin),
+                Some(Dest::Local(p)) => self.deliver(snap, it.domain, p, it.frame),
+                Some(Dest::Remote(_)) if it.from_vtep.is_some() => {
+                    // Split horizon: what came out of the underlay never
+                    // goes back into it.
+                    self.counters.discard(Discard::SplitHorizon)
+                }
+                Some(Dest::Remote(t)) => self.encap(snap, port, t, it.frame, tsc, true),
+                Some(Dest::Drop) => self.counters.discard(Discard::DestDrop),
+                None => self.flood(snap, port, it),
+            }
+        }
+    }
+
+    /// Stage 3 for one frame: report its source when the table does not
+    /// know it there yet, or when the entry is due for a refresh.
+    #[inline]
+    fn learn(&self, snap: &Snapshot, port: u16, it: &Classified<F>, hit: Option<Hit>, now: Tick) {
+        let dom = &snap.domains[usize::from(it.domain)];
+        if !dom.learning {
+            return;
+        }
+        let at = match it.from_vtep {
+            None => Location::Port(port),
+            Some((addr, via)) => Location::Vtep { addr, via },
+        };
+        let fresh = match hit {
+            None => false,
+            Some(h) => {
+                let same = match (h.dest, at) {
+                    (Dest::Local(p), Location::Port(q)) => p == q,
+                    (Dest::Remote(t), Location::Vtep { addr, .. }) => {
+                        snap.tunnel(t).is_some_and(|t| t.remote == addr)
+                    }
+                    _ => false,
+                };
+                // A static entry is never moved by learning; the control
+                // thread would refuse it anyway, so don't ask.
+                h.lifetime == nvo_table::Lifetime::Static
+                    || (same && !h.needs_refresh(now, snap.refresh_after))
+            }
+        };
+        if fresh {
+            return;
+        }
+        let ev = Learn {
+            domain: it.domain,
+            mac: mac_at(it.frame.data(), 6),
+            at,
+        };
+        if self.chan.learn.push(ev).is_err() {
+            self.counters.learn_lost.inc();
+        } else if let Some(dc) = self.counters.domain(it.domain) {
+            dc.learned.inc();
+        }
+    }
+
+    /// Floods a frame within its domain: to every other local member and,
+    /// for frames from a local port, into the domain's flood tunnels.
+    fn flood(&mut self, snap: &Snapshot, port: u16, it: Classified<F>) {
+        let dom = &snap.domains[usize::from(it.domain)];
+        let tunnels: &[u32] = if it.from_vtep.is_some() {
+            &[]
+        } else {
+            &dom.flood
+        };
+        let members = dom.members.iter().filter(|m| {
+            m.port != port && snap.ports.get(usize::from(m.port)).is_some_and(|p| p.up)
+        });
+        let targets = members.clone().count() + tunnels.len();
+        if targets == 0 {
+            self.counters.discard(Discard::NoDestination);
+            return;
+        }
+        if let Some(dc) = self.counters.domain(it.domain) {
+            dc.flooded.inc();
+        }
+        let mut original = Some(it.frame);
+        let mut left = targets;
+        let mut next = |this: &mut Self| -> Option<F> {
+            left -= 1;
+            if left == 0 {
+                return original.take();
+            }
+            let copy = original.as_ref()?.try_copy();
+            match copy {
+                Some(c) => {
+                    this.counters.copies.inc();
+                    Some(c)
+                }
+                None => {
+                    this.counters.discard(Discard::NoBuffer);
+                    this.counters.copies.inc();
+                    None
+                }
+            }
+        };
+        for m in members {
+            if let Some(f) = next(self) {
+                self.send_member(snap, m.vlan, m.port, f);
+            }
+        }
+        for &t in tunnels {
+            if let Some(f) = next(self) {
+                self.encap(snap, port, t, f, 0, false);
+            }
+        }
+    }
+
+    /// Delivers a frame of `domain` to its member port `port`, tagging it
+    /// when the port carries the domain in a VLAN.
+    #[inline]
+    fn deliver(&mut self, snap: &Snapshot, domain: u16, port: u16, frame: F) {
+        match snap.domains[usize::from(domain)].member_vlan(port) {
+            Some(vlan) => self.send_member(snap, vlan, port, frame),
+            // The table points outside the domain (a stale entry for a
+            // port that left it): never leak across domains.
+            None => self.counters.discard(Discard::NoDestination),
+        }
+    }
+
+    #[inline]
+    fn send_member(&mut self, snap: &Snapshot, vlan: Option<u16>, port: u16, mut frame: F) {
+        if let Some(vid) = vlan {
+            if !push_tag(&mut frame, vid) {
+                self.counters.discard(Discard::NoHeadroom);
+                return;
+            }
+        }
+        self.send_port(snap, port, frame);
+    }
+
+    /// Queues a frame for a port that must be up.
+    #[inline]
+    fn send_port(&mut self, snap: &Snapshot, port: u16, frame: F) {
+        if !snap.ports.get(usize::from(port)).is_some_and(|p| p.up) {
+            self.counters.discard(Discard::PortDown);
+            return;
+        }
+        if self.out.push(port, frame).is_err() {
+            self.counters.discard(Discard::OutputFull);
+        }
+    }
+
+    /// Encapsulates a frame into tunnel `t` and queues it on the uplink.
+    /// `unicast` frames that are too big earn the sender an ICMP error.
+    #[inline]
+    fn encap(&mut self, snap: &Snapshot, port: u16, t: u32, mut frame: F, tsc: u64, unicast: bool) {
+        let Some(tunnel) = snap.tunnel(t) else {
+            self.counters.discard(Discard::UnknownVtep);
+            return;
+        };
+        let Some(tpl) = &tunnel.template else {
+            self.counters.discard(Discard::UnknownVtep);
+            return;
+        };
+        let mtu = uplink_mtu(snap, tunnel);
+        let outer_ip = tpl.len() - ETH_LEN + frame.len();
+        if outer_ip > usize::from(mtu) {
+            self.counters.discard(Discard::MtuExceeded);
+            if unicast {
+                let inner_mtu = usize::from(mtu) - (tpl.len() - ETH_LEN) - ETH_LEN;
+                self.too_big(snap, port, &frame, inner_mtu, tsc);
+            }
+            return;
+        }
+        let hash = match frame.rss_hash() {
+            Some(h) => h,
+            None => flow::hash(&self.toeplitz, frame.data(), Symmetry::Directional),
+        };
+        let Some(buf) = frame.prepend(tpl.len()) else {
+            self.counters.discard(Discard::NoHeadroom);
+            return;
+        };
+        if let Err(reason) = tpl.encap(buf, hash) {
+            self.counters.discard(Discard::Wire(reason));
+            return;
+        }
+        if let Some(vc) = self.counters.vtep(tunnel.vtep) {
+            vc.tx_frames.inc();
+            vc.tx_bytes.add(frame.len() as u64);
+        }
+        if let Some(dc) = self.counters.domain(tunnel.domain) {
+            dc.to_tunnel.inc();
+        }
+        self.send_port(snap, tunnel.uplink, frame);
+    }
+
+    /// Answers a frame too big for the tunnel with an ICMP error telling
+    /// the sender the MTU it can use, when the frame allows one and the
+    /// rate limit has a token.
+    #[cold]
+    fn too_big(&mut self, snap: &Snapshot, port: u16, frame: &F, inner_mtu: usize, tsc: u64) {
+        if !mtu::wants_error(frame.data()) || !self.icmp.take(tsc) {
+            return;
+        }
+        let Some(mut reply) = frame.try_copy() else {
+            return;
+        };
+        if mtu::build_error(&mut reply, inner_mtu) {
+            self.counters.generated.inc();
+            self.send_port(snap, port, reply);
+        }
+    }
+
+    /// Hands a frame to the control thread.
+    #[cold]
+    fn punt(&mut self, port: u16, frame: F) {
+        match self.chan.punt.push(Punted { port, frame }) {
+            Ok(()) => self.counters.punted.inc(),
+            Err(_) => self.counters.discard(Discard::PuntFull),
+        }
+    }
+}
+
+/// Stage 1 for a tenant frame: its domain, with the selecting VLAN tag
+/// removed.
+#[inline]
+fn classify_vm<F: Frame>(snap: &Snapshot, vm: &VmPort, frame: &mut F) -> Result<u16, Discard> {
+    let data = frame.data();
+    if data.len() < ETH_LEN {
+        return Err(Discard::Runt);
+    }
+    if data[6] & 1 != 0 {
+        return Err(Discard::BadSourceMac);
+    }
+    let et = u16::from_be_bytes([data[12], data[13]]);
+    if EtherType(et).is_tag() {
+        if !vm.vlans.is_empty() && et == TPID_8021Q {
+            if data.len() < ETH_LEN + TAG_LEN {
+                return Err(Discard::Runt);
+            }
+            let vid = u16::from_be_bytes([data[14], data[15]]) & 0x0fff;
+            let domain = vm.domain_of_vlan(vid).ok_or(Discard::NoDomain)?;
+            pop_tag(frame);
+            return Ok(domain);
+        }
+        let domain = vm.domain.ok_or(Discard::NoDomain)?;
+        if !snap.domains[usize::from(domain)].keep_inner_tags {
+            return Err(Discard::VmTagged);
+        }
+        return Ok(domain);
+    }
+    vm.domain.ok_or(Discard::NoDomain)
+}
+
+/// Removes the outer 802.1Q tag: the MACs move up four bytes.
+#[inline]
+fn pop_tag<F: Frame>(frame: &mut F) {
+    let d = frame.data_mut();
+    d.copy_within(0..12, TAG_LEN);
+    frame.adj(TAG_LEN);
+}
+
+/// Inserts an 802.1Q tag with `vid` after the MACs.
+#[inline]
+fn push_tag<F: Frame>(frame: &mut F, vid: u16) -> bool {
+    let Some(d) = frame.prepend(TAG_LEN) else {
+        return false;
+    };
+    d.copy_within(TAG_LEN..TAG_LEN + 12, 0);
+    d[12..14].copy_from_slice(&TPID_8021Q.to_be_bytes());
+    d[14..16].copy_from_slice(&(vid & 0x0fff).to_be_bytes());
+    true
+}
+
+#[inline(always)]
+fn mac_at(data: &[u8], at: usize) -> MacAddr {
+    let mut m = [0u8; 6];
+    m.copy_from_slice(&data[at..at + 6]);
+    MacAddr(m)
+}
+
+#[inline(always)]
+fn is_tagged(data: &[u8]) -> bool {
+    data.len() >= ETH_LEN && EtherType(u16::from_be_bytes([data[12], data[13]])).is_tag()
+}
+
+#[inline(always)]
+fn is_multicast_src(data: &[u8]) -> bool {
+    data.len() < ETH_LEN || data[6] & 1 != 0
+}
+
+/// Whether an uplink frame that is not a tunnel frame is for the control
+/// plane: ARP, or ICMP / ICMPv6 (neighbour discovery included).
+#[inline]
+fn is_control(data: &[u8]) -> bool {
+    if data.len() < ETH_LEN {
+        return false;
+    }
+    match u16::from_be_bytes([data[12], data[13]]) {
+        0x0806 => true,
+        0x0800 => data.get(ETH_LEN + 9) == Some(&1),
+        0x86dd => data.get(ETH_LEN + 6) == Some(&58),
+        _ => false,
+    }
+}
+
+fn uplink_mtu(snap: &Snapshot, t: &Tunnel) -> u16 {
+    match snap.ports.get(usize::from(t.uplink)).map(|p| &p.kind) {
+        Some(PortKind::Uplink(u)) => u.mtu,
+        _ => 1500,
+    }
+}
