@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::frames;
 use common::*;
+use common::{capture, frames};
 use std::time::{Duration, Instant};
 
 fn tempdir() -> tempfile::TempDir {
@@ -319,4 +319,31 @@ fn etcd_serves() {
     etcd.delete("/nvo/test/domain/5000/02:00:00:00:00:01");
     assert_eq!(etcd.get("/nvo/test/domain/5000/02:00:00:00:00:01"), None);
     timed(&format!("etcd at {}", etcd.client_url()), start);
+}
+
+/// The dissection check itself: a clean hand-made VXLAN frame passes, one
+/// with a wrong UDP checksum or cut short fails.
+#[test]
+fn dissection_check_catches_bad_frames() {
+    let dir = tempdir();
+    let good = frames::vxlan_ipv4_probe("198.18.0.1", "198.18.0.2", 5000, true);
+    let zero = frames::vxlan_ipv4_probe("198.18.0.1", "198.18.0.2", 5000, false);
+    let pcap = dir.path().join("good.pcap");
+    capture::write_pcap(&pcap, &[good.clone(), zero]);
+    let d = assert_dissects_clean(&pcap, Encap::Vxlan);
+    assert_eq!((d.tunnelled, d.ids.clone()), (2, vec![5000, 5000]));
+
+    let mut bad_csum = good.clone();
+    let at = 14 + 20 + 6; // the outer UDP checksum
+    bad_csum[at] ^= 0xff;
+    let mut cut = good.clone();
+    cut.truncate(14 + 20 + 8 + 8 + 14 + 10);
+    let mut bad_ip = good;
+    bad_ip[14 + 10] ^= 0x01; // the outer IPv4 header checksum
+    for (name, frame) in [("bad-udp", bad_csum), ("cut", cut), ("bad-ip", bad_ip)] {
+        let pcap = dir.path().join(format!("{name}.pcap"));
+        capture::write_pcap(&pcap, &[frame]);
+        let verdict = capture::check_dissects_clean(&pcap, Encap::Vxlan);
+        assert!(verdict.is_err(), "{name}: the dissection check let it pass");
+    }
 }

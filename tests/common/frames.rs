@@ -70,3 +70,81 @@ pub fn gre_eth(key: u32, inner: &[u8]) -> Vec<u8> {
     g.extend(inner);
     g
 }
+
+/// "2001:db8::1" -> bytes.
+pub fn ipv6(text: &str) -> [u8; 16] {
+    text.parse::<std::net::Ipv6Addr>()
+        .expect("IPv6 address")
+        .octets()
+}
+
+/// An IPv6 packet (hop limit 64) around `payload`.
+pub fn ipv6_packet(src: &str, dst: &str, next: u8, payload: &[u8]) -> Vec<u8> {
+    let mut h = vec![0x60, 0, 0, 0];
+    h.extend((payload.len() as u16).to_be_bytes());
+    h.extend([next, 64]);
+    h.extend(ipv6(src));
+    h.extend(ipv6(dst));
+    h.extend(payload);
+    h
+}
+
+/// A UDP datagram between `src` and `dst` (both v4 or both v6), with its
+/// checksum computed over the pseudo-header, or zero when `csum` is false.
+pub fn udp(src: &str, dst: &str, sport: u16, dport: u16, payload: &[u8], csum: bool) -> Vec<u8> {
+    let len = (8 + payload.len()) as u16;
+    let mut u = Vec::with_capacity(len as usize);
+    u.extend(sport.to_be_bytes());
+    u.extend(dport.to_be_bytes());
+    u.extend(len.to_be_bytes());
+    u.extend([0, 0]);
+    u.extend(payload);
+    if csum {
+        let mut pseudo = Vec::new();
+        if src.contains(':') {
+            pseudo.extend(ipv6(src));
+            pseudo.extend(ipv6(dst));
+            pseudo.extend(u32::from(len).to_be_bytes());
+            pseudo.extend([0, 0, 0, 17]);
+        } else {
+            pseudo.extend(ipv4(src));
+            pseudo.extend(ipv4(dst));
+            pseudo.extend([0, 17]);
+            pseudo.extend(len.to_be_bytes());
+        }
+        pseudo.extend(&u);
+        let c = match checksum(&pseudo) {
+            0 => 0xffff,
+            c => c,
+        };
+        u[6..8].copy_from_slice(&c.to_be_bytes());
+    }
+    u
+}
+
+/// A VXLAN header (I flag) and the inner frame.
+pub fn vxlan(vni: u32, inner: &[u8]) -> Vec<u8> {
+    let mut v = vec![0x08, 0, 0, 0];
+    v.extend((vni << 8).to_be_bytes());
+    v.extend(inner);
+    v
+}
+
+/// A Geneve header without options (protocol 0x6558) and the inner frame.
+pub fn geneve(vni: u32, inner: &[u8]) -> Vec<u8> {
+    let mut g = vec![0, 0, 0x65, 0x58];
+    g.extend((vni << 8).to_be_bytes());
+    g.extend(inner);
+    g
+}
+
+/// A whole VXLAN-over-IPv4 frame around an inner ICMP echo, for tests of
+/// receivers and of the dissection checks.
+pub fn vxlan_ipv4_probe(outer_src: &str, outer_dst: &str, vni: u32, csum: bool) -> Vec<u8> {
+    let icmp = icmp_echo(1, 1, b"nvo-probe");
+    let inner_ip = ipv4_packet("192.0.2.1", "192.0.2.2", 1, &icmp);
+    let inner = ethernet("02:00:00:00:00:02", "02:00:00:00:00:01", 0x0800, &inner_ip);
+    let u = udp(outer_src, outer_dst, 49152, 4789, &vxlan(vni, &inner), csum);
+    let ip = ipv4_packet(outer_src, outer_dst, 17, &u);
+    ethernet("02:00:00:00:aa:02", "02:00:00:00:aa:01", 0x0800, &ip)
+}

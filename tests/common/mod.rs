@@ -19,7 +19,10 @@ pub mod netns;
 pub mod ovs;
 pub mod vm;
 
-pub use capture::{assert_dissects_clean, dissect, Capture, Dissection, Encap};
+pub use capture::{
+    assert_dissects_clean, check_dissects_clean, check_dissects_clean_with, dissect, write_pcap,
+    Capture, Dissection, Encap,
+};
 pub use daemon::Daemon;
 pub use etcd::Etcd;
 pub use kernel::{KernelVxlan, KernelVxlanPeer};
@@ -202,4 +205,19 @@ pub fn terminate(pid: u32, grace: Duration) {
 /// Waits for a path (a Unix socket, a pid file) to appear.
 pub fn wait_for_path(path: &Path, timeout: Duration) -> Result<(), String> {
     wait_until(timeout, &path.display().to_string(), || path.exists())
+}
+
+/// The `nvo` binary cargo built for this test run.
+pub fn nvo_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_nvo")
+}
+
+/// Writes `config` to `<log_dir>/<name>.toml` and starts
+/// `nvo run --config` on it inside `ns` (nvo's uplink veth end and the
+/// vhost-user sockets it serves are reachable from there), as a `Daemon`.
+pub fn start_nvo(ns: &Netns, name: &str, config: &str, log_dir: &Path) -> Daemon {
+    let path = log_dir.join(format!("{name}.toml"));
+    std::fs::write(&path, config).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    let path = path.display().to_string();
+    ns.spawn(name, &[nvo_bin(), "run", "--config", &path], log_dir)
 }

@@ -1,6 +1,7 @@
 //! Network namespaces and veth pairs that clean up after themselves.
 
-use super::{next_id, require_root, require_tools, run, terminate, wait_until};
+use super::{next_id, require_root, require_tools, run, terminate, wait_until, Daemon};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -114,6 +115,14 @@ impl Netns {
         let mut c = self.cmd("python3");
         c.args(["-c", SEND, iface]).args(&hex);
         run(&mut c).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Starts a long-running program in the namespace as a `Daemon` (log
+    /// in `log_dir`, stopped on drop).
+    pub fn spawn(&self, name: &str, args: &[&str], log_dir: &Path) -> Daemon {
+        let mut c = self.cmd(args[0]);
+        c.args(&args[1..]);
+        Daemon::spawn(name, c, log_dir)
     }
 
     /// PIDs of the processes running in this namespace.
