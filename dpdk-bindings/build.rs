@@ -125,9 +125,15 @@ fn main() {
     {
         Ok(lib) => lib,
         Err(e) => {
-            let first = e.to_string().lines().next().unwrap_or_default().to_owned();
+            // pkg-config's own explanation, when it has a short one.
+            let text = e.to_string();
+            let why = text
+                .lines()
+                .find(|l| l.contains("Requested") || l.contains("was not found"))
+                .map(|l| format!(" ({})", l.trim()))
+                .unwrap_or_default();
             println!(
-                "cargo::error=DPDK 22.11 (libdpdk) not found by pkg-config ({first}): {SETUP_HINT}"
+                "cargo::error=DPDK >= 22.11 (libdpdk) not found by pkg-config{why}: {SETUP_HINT}"
             );
             return;
         }

@@ -287,6 +287,15 @@ impl<T> Drop for Launched<'_, T> {
     }
 }
 
+/// The DPDK version string nvo runs against, e.g. `DPDK 22.11.11`.
+pub fn dpdk_version() -> String {
+    // SAFETY: rte_version returns a pointer to a static NUL-terminated
+    // string; it needs no EAL initialisation.
+    unsafe { std::ffi::CStr::from_ptr(sys::rte_version()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// The number of enabled lcores.
 fn lcore_count() -> u32 {
     // SAFETY: reads EAL's configuration; returns 0 before init.

@@ -300,6 +300,15 @@ mod tests {
     }
 
     #[test]
+    fn the_dpdk_version_is_known_without_eal() {
+        assert!(
+            crate::dpdk_version().starts_with("DPDK "),
+            "{}",
+            crate::dpdk_version()
+        );
+    }
+
+    #[test]
     fn names_are_checked_for_length_and_nul() {
         assert!(c_name("ring", "abc", 3).is_ok());
         assert!(matches!(

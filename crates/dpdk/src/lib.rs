@@ -18,7 +18,7 @@ pub mod queue;
 pub mod vhost;
 
 pub use burst::{Burst, Drain, BURST_SIZE};
-pub use eal::{current_lcore, tsc, tsc_hz, Eal, Launched};
+pub use eal::{current_lcore, dpdk_version, tsc, tsc_hz, Eal, Launched};
 pub use error::{Errno, Error, Result};
 pub use hash::{RteHash, RteHashReader, Slot, LOOKUP_BULK_MAX};
 pub use mbuf::{Mbuf, Segments};

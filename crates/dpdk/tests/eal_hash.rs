@@ -45,6 +45,21 @@ fn lcores_are_enumerated(eal: &Eal) {
     assert_eq!(nvo_dpdk::current_lcore(), Some(0));
     assert!(eal.lcore_socket(0).is_some());
     assert_eq!(eal.lcore_socket(100_000), None);
+    // A plain thread gets an lcore id once registered.
+    let eal2 = eal.clone();
+    let (before, id, after) = std::thread::spawn(move || {
+        let before = nvo_dpdk::current_lcore();
+        let id = eal2.register_current_thread().expect("register");
+        (before, id, nvo_dpdk::current_lcore())
+    })
+    .join()
+    .expect("thread");
+    assert_eq!(before, None);
+    assert_eq!(after, Some(id));
+    assert!(
+        id > 1,
+        "a registered thread gets an id beyond the enabled lcores: {id}"
+    );
 }
 
 fn launch_runs_closure_on_worker_and_joins(eal: &Eal) {

@@ -252,8 +252,17 @@ fn configure_refuses_what_the_device_cannot_do(eal: &Eal) {
             })
         ));
     }
+    let tiny_mtu = PortConfig {
+        mtu: Some(info.min_mtu - 1),
+        ..PortConfig::default()
+    };
+    match a.configure(&tiny_mtu, &pool) {
+        Err(e @ Error::Unsupported { .. }) => assert!(e.to_string().contains("mtu"), "{e}"),
+        other => panic!("mtu below {}: {other:?}", info.min_mtu),
+    }
     a.configure(&PortConfig::default(), &pool)
         .expect("a plain configuration works");
+    assert!(a.mtu().expect("mtu") >= info.min_mtu);
 }
 
 fn null_vdev_probe_stats_and_remove(eal: &Eal) {
