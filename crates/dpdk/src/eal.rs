@@ -47,6 +47,16 @@ struct EalInner;
 
 impl Drop for EalInner {
     fn drop(&mut self) {
+        // The last handle may die on a worker lcore (captured by launched
+        // work that outlived everything else). Waiting for all lcores there
+        // would wait for itself, and cleanup belongs to the main thread:
+        // leave EAL to the process exit instead.
+        // SAFETY: reads EAL's configuration, initialised (we exist).
+        let main = unsafe { sys::rte_get_main_lcore() };
+        if current_lcore().is_some_and(|id| id != main && id < sys::RTE_MAX_LCORE) {
+            log::warn!("last EAL handle dropped on a worker lcore; EAL is left to process exit");
+            return;
+        }
         // SAFETY:
         // - EAL was initialised (an EalInner exists only after rte_eal_init
         //   succeeded) and is cleaned up exactly once: this is the only drop

@@ -29,6 +29,10 @@ fn main() {
                 "vhost_chains_frames_larger_than_the_data_room",
                 vhost_chains_frames_larger_than_the_data_room,
             ),
+            (
+                "vhost_multiqueue_carries_frames_on_every_queue",
+                vhost_multiqueue_carries_frames_on_every_queue,
+            ),
         ],
     )
 }
@@ -91,22 +95,26 @@ fn exchange(pool: &Mempool, tx: &mut TxQueue, rx: &mut RxQueue, seed: u8) {
 fn connect(
     eal: &Eal,
     n: u8,
+    queues: u16,
     sock: &str,
     host_pool: &Mempool,
     guest_pool: &Mempool,
 ) -> (Port, Port) {
-    let mut vhost = VhostConfig::new(format!("net_vhost{n}"), sock)
-        .probe(eal)
-        .expect("probe vhost");
-    vhost
-        .configure(&PortConfig::default(), host_pool)
-        .expect("configure vhost");
+    let cfg = PortConfig {
+        rx_queues: queues,
+        tx_queues: queues,
+        ..PortConfig::default()
+    };
+    let mut host = VhostConfig::new(format!("net_vhost{n}"), sock);
+    host.queues = queues;
+    let mut vhost = host.probe(eal).expect("probe vhost");
+    vhost.configure(&cfg, host_pool).expect("configure vhost");
     vhost.start().expect("start vhost");
     assert!(!vhost.link().expect("link").up, "no guest yet");
-    let guest = virtio_user_devargs(&format!("net_virtio_user{n}"), sock, 1, false);
+    let guest = virtio_user_devargs(&format!("net_virtio_user{n}"), sock, queues, false);
     let mut virtio = Port::probe(eal, &guest).expect("probe virtio_user");
     virtio
-        .configure(&PortConfig::default(), guest_pool)
+        .configure(&cfg, guest_pool)
         .expect("configure virtio_user");
     virtio.start().expect("start virtio_user");
     (vhost, virtio)
@@ -118,7 +126,7 @@ fn vhost_and_virtio_user_exchange_frames_both_ways(eal: &Eal) {
     let events = PortEvents::subscribe(eal).expect("subscribe");
     let pool = Mempool::create(eal, "vhost_pool", 4095, 64, DEFAULT_DATA_ROOM, None).expect("pool");
 
-    let (vhost, virtio) = connect(eal, 0, &sock, &pool, &pool);
+    let (vhost, virtio) = connect(eal, 0, 1, &sock, &pool, &pool);
 
     let mut seen = Vec::new();
     let vid = vhost.id();
@@ -189,7 +197,7 @@ fn vhost_chains_frames_larger_than_the_data_room(eal: &Eal) {
     let small = Mempool::create(eal, "vhost_small", 1023, 0, 128 + 512, None).expect("small pool");
     let guest_pool =
         Mempool::create(eal, "vhost_guest", 2047, 0, DEFAULT_DATA_ROOM, None).expect("pool");
-    let (vhost, virtio) = connect(eal, 1, &sock, &small, &guest_pool);
+    let (vhost, virtio) = connect(eal, 1, 1, &sock, &small, &guest_pool);
     assert!(wait_link_up(&vhost), "the guest never connected");
 
     let (mut h_rx, mut h_tx) = (
@@ -253,4 +261,49 @@ fn vhost_chains_frames_larger_than_the_data_room(eal: &Eal) {
     let _ = std::fs::remove_file(&sock);
     assert_eq!(small.in_use(), 0, "every segment came back to the pool");
     assert_eq!(guest_pool.in_use(), 0);
+}
+
+fn vhost_multiqueue_carries_frames_on_every_queue(eal: &Eal) {
+    let sock = format!("/tmp/nvo-test-vhost-mq-{}.sock", std::process::id());
+    let _ = std::fs::remove_file(&sock);
+    let events = PortEvents::subscribe(eal).expect("subscribe");
+    let pool = Mempool::create(eal, "vhost_mq", 4095, 64, DEFAULT_DATA_ROOM, None).expect("pool");
+    let (vhost, virtio) = connect(eal, 2, 2, &sock, &pool, &pool);
+    assert!(wait_link_up(&vhost), "the guest never connected");
+    let vid = vhost.id();
+    let mut seen = Vec::new();
+    for q in 0..2 {
+        for rx in [true, false] {
+            let want = PortEvent::QueueState {
+                port: vid,
+                queue: q,
+                rx,
+                enabled: true,
+            };
+            assert!(
+                wait_event(&events, &mut seen, |e| *e == want),
+                "no {want:?} in {seen:?}"
+            );
+        }
+    }
+    for q in 0..2u16 {
+        let (mut h_rx, mut h_tx) = (
+            vhost.rx_queue(q).expect("rx"),
+            vhost.tx_queue(q).expect("tx"),
+        );
+        let (mut g_rx, mut g_tx) = (
+            virtio.rx_queue(q).expect("rx"),
+            virtio.tx_queue(q).expect("tx"),
+        );
+        exchange(&pool, &mut g_tx, &mut h_rx, 10 + q as u8);
+        exchange(&pool, &mut h_tx, &mut g_rx, 20 + q as u8);
+    }
+    virtio
+        .close()
+        .map_err(|(_, e)| e)
+        .expect("close virtio_user");
+    vhost.close().map_err(|(_, e)| e).expect("close vhost");
+    drop(events);
+    let _ = std::fs::remove_file(&sock);
+    assert_eq!(pool.in_use(), 0);
 }
