@@ -347,3 +347,73 @@ fn dissection_check_catches_bad_frames() {
         assert!(verdict.is_err(), "{name}: the dissection check let it pass");
     }
 }
+
+/// nvo's future place: a host namespace whose veth end `up0` (kernel kept
+/// quiet on it) is read by a DPDK af_packet port. Each peer, told that the
+/// VTEP 198.18.0.1 / 2001:db8:4::1 is at a made-up MAC, tunnels a ping
+/// toward it; testpmd records what DPDK receives into a pcap, which must
+/// dissect clean.
+#[test]
+fn peers_tunnel_cleanly_to_a_dpdk_uplink() {
+    let _serial = serial();
+    const NVO_MAC: &str = "02:00:00:00:aa:01";
+    for case in ["kernel-vxlan-v4", "ovs-geneve-v6", "ovs-nvgre-v4"] {
+        let start = Instant::now();
+        let dir = tempdir();
+        let v6 = case.ends_with("v6");
+        let (vtep, peer_ul) = if v6 {
+            ("2001:db8:4::1", "2001:db8:4::2/64")
+        } else {
+            ("198.18.4.1", "198.18.4.2/24")
+        };
+        let host = Netns::new("host");
+        let peer_ns = Netns::new("peer");
+        let link = VethPair::new(Some(&host), "up0", Some(&peer_ns), "u0");
+        link.a.quiet();
+        let pcap = dir.path().join(format!("{case}-dpdk.pcap"));
+        let vdevs = [
+            "net_af_packet0,iface=up0".to_string(),
+            format!("net_pcap0,tx_pcap={}", pcap.display()),
+        ];
+        let mut uplink = StandInSwitch::with_vdevs(dir.path(), Some(&host), &vdevs);
+        // The peers stay up until testpmd has stopped.
+        let (mut _kernel, mut _ovs) = (None, None);
+        let encap = if case.starts_with("kernel") {
+            let cfg =
+                KernelVxlan::unicast(5000, peer_ul, vtep, "192.0.2.2/24", "02:00:00:00:00:02");
+            let k = KernelVxlanPeer::start(peer_ns, "u0", cfg);
+            k.set_neighbor(vtep, NVO_MAC);
+            let _ = k.ping("192.0.2.1", 2);
+            _kernel = Some(k);
+            Encap::Vxlan
+        } else {
+            let (t, e) = if v6 {
+                (OvsTunnel::Geneve { vni: 5000 }, Encap::Geneve)
+            } else {
+                (
+                    OvsTunnel::Nvgre {
+                        vsid: 5000,
+                        any_flowid: false,
+                    },
+                    Encap::Nvgre,
+                )
+            };
+            let cfg = OvsConfig::new(t, peer_ul, vtep, "192.0.2.2/24", "02:00:00:00:00:02");
+            let o = OvsPeer::start(peer_ns, "u0", dir.path(), cfg);
+            o.set_neighbor(vtep, NVO_MAC);
+            let _ = o.ping("192.0.2.1", 2);
+            _ovs = Some(o);
+            e
+        };
+        uplink.stop();
+        let d = assert_dissects_clean(&pcap, encap);
+        assert!(d.ids.iter().all(|&v| v == 5000), "{case}: ids {:?}", d.ids);
+        timed(
+            &format!(
+                "{case} -> DPDK af_packet uplink, {} tunnel frames",
+                d.tunnelled
+            ),
+            start,
+        );
+    }
+}

@@ -46,6 +46,7 @@ impl KernelVxlan {
 /// crosses the tunnel.
 pub struct KernelVxlanPeer {
     ns: Netns,
+    underlay_if: String,
     cfg: KernelVxlan,
 }
 
@@ -79,7 +80,11 @@ impl KernelVxlanPeer {
         ns.ip(&args);
         ns.ip(&["link", "set", "dev", "vxlan0", "address", &cfg.mac]);
         ns.ip(&["link", "set", "dev", "vxlan0", "up"]);
-        let peer = KernelVxlanPeer { ns, cfg };
+        let peer = KernelVxlanPeer {
+            ns,
+            underlay_if: underlay_if.to_string(),
+            cfg,
+        };
         for r in peer.cfg.remotes.clone() {
             peer.add_remote(&r);
         }
@@ -109,6 +114,23 @@ impl KernelVxlanPeer {
     pub fn add_static(&self, mac: &str, remote: &str) {
         self.ns.must(&[
             "bridge", "fdb", "append", mac, "dev", "vxlan0", "dst", remote,
+        ]);
+    }
+
+    /// A permanent neighbour entry for a remote VTEP's underlay address,
+    /// for when the remote does not answer ARP/ND (yet).
+    pub fn set_neighbor(&self, ip: &str, mac: &str) {
+        let dev = self.underlay_if.as_str();
+        self.ns.ip(&[
+            "neigh",
+            "replace",
+            ip,
+            "lladdr",
+            mac,
+            "dev",
+            dev,
+            "nud",
+            "permanent",
         ]);
     }
 

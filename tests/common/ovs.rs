@@ -271,6 +271,12 @@ impl OvsPeer {
         }
     }
 
+    /// A static tunnel neighbour (OVS's own ARP/ND cache for tunnel
+    /// next hops), for when the remote VTEP does not answer ARP/ND (yet).
+    pub fn set_neighbor(&self, ip: &str, mac: &str) {
+        self.appctl(&["tnl/neigh/set", "br-phy", ip, mac]);
+    }
+
     /// `ovs-vsctl` against this instance's database.
     pub fn vsctl(&self, args: &[&str]) -> String {
         let mut c = Command::new("ovs-vsctl");

@@ -242,6 +242,24 @@ impl StandInSwitch {
         StandInSwitch { daemon, prefix }
     }
 
+    /// A testpmd forwarding io between any `vdevs` (ports 0<->1, 2<->3,
+    /// ...), run in `ns` if given: e.g. `net_af_packet0,iface=up0` and
+    /// `net_pcap0,tx_pcap=FILE` to record what a DPDK uplink receives.
+    /// The pcap file is complete once `stop` returned.
+    pub fn with_vdevs(log_dir: &Path, ns: Option<&Netns>, vdevs: &[String]) -> StandInSwitch {
+        require_tools(&["dpdk-testpmd", "stdbuf"]);
+        require_hugepages(32);
+        let prefix = dpdk_prefix("io");
+        let mut daemon = Daemon::spawn("testpmd-io", testpmd(ns, &prefix, vdevs), log_dir);
+        check_testpmd_ports(&mut daemon, vdevs.len()).unwrap_or_else(|e| panic!("{e}"));
+        StandInSwitch { daemon, prefix }
+    }
+
+    /// Stops testpmd (it closes its ports: pcap files are flushed).
+    pub fn stop(&mut self) {
+        self.daemon.stop();
+    }
+
     pub fn daemon(&mut self) -> &mut Daemon {
         &mut self.daemon
     }
