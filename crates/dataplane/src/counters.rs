@@ -81,10 +81,15 @@ pub enum Discard {
     /// Nowhere to send it: a flood with no other member, or a table entry
     /// pointing at a port outside the frame's domain.
     NoDestination,
+    /// Its source MAC maps to "drop": a port over its learning limit with
+    /// the drop action, or a source blocked by configuration.
+    SourceBlocked,
+    /// A frame in several buffer segments, which the pipeline does not take.
+    Chained,
 }
 
 /// Pipeline reasons after the wire ones, in counter order.
-const LOCAL: [Discard; 17] = [
+const LOCAL: [Discard; 19] = [
     Discard::Runt,
     Discard::BadSourceMac,
     Discard::NoDomain,
@@ -102,6 +107,8 @@ const LOCAL: [Discard; 17] = [
     Discard::PortDown,
     Discard::SplitHorizon,
     Discard::NoDestination,
+    Discard::SourceBlocked,
+    Discard::Chained,
 ];
 
 impl Discard {
@@ -130,6 +137,8 @@ impl Discard {
             Discard::PortDown => WireReason::COUNT + 14,
             Discard::SplitHorizon => WireReason::COUNT + 15,
             Discard::NoDestination => WireReason::COUNT + 16,
+            Discard::SourceBlocked => WireReason::COUNT + 17,
+            Discard::Chained => WireReason::COUNT + 18,
         }
     }
 
@@ -163,6 +172,8 @@ impl Discard {
             Discard::PortDown => "port_down",
             Discard::SplitHorizon => "split_horizon",
             Discard::NoDestination => "no_destination",
+            Discard::SourceBlocked => "source_blocked",
+            Discard::Chained => "chained",
         }
     }
 }

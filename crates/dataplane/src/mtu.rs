@@ -79,8 +79,13 @@ pub fn build_error<F: Frame>(frame: &mut F, mtu: usize) -> bool {
     if !resized {
         return false;
     }
-    frame.data_mut()[..n].copy_from_slice(&out[..n]);
-    true
+    match frame.data_mut().get_mut(..n) {
+        Some(d) => {
+            d.copy_from_slice(&out[..n]);
+            true
+        }
+        None => false,
+    }
 }
 
 /// A token bucket over the cycle counter: at most `rate` tokens a second,

@@ -336,6 +336,10 @@ impl<F: Frame> Engine<F> {
         }
 
         for (i, it) in items.into_iter().enumerate() {
+            if src[i].is_some_and(|h| h.dest == Dest::Drop) {
+                self.counters.discard(Discard::SourceBlocked);
+                continue;
+            }
             let bum = it.frame.data()[0] & 1 != 0;
             let hit = if bum { None } else { dst[i] };
             match hit.map(|h| h.dest) {
@@ -573,7 +577,9 @@ fn classify_vm<F: Frame>(snap: &Snapshot, vm: &VmPort, frame: &mut F) -> Result<
             }
             let vid = u16::from_be_bytes([data[14], data[15]]) & 0x0fff;
             let domain = vm.domain_of_vlan(vid).ok_or(Discard::NoDomain)?;
-            pop_tag(frame);
+            if !pop_tag(frame) {
+                return Err(Discard::Runt);
+            }
             return Ok(domain);
         }
         let domain = vm.domain.ok_or(Discard::NoDomain)?;
@@ -585,12 +591,16 @@ fn classify_vm<F: Frame>(snap: &Snapshot, vm: &VmPort, frame: &mut F) -> Result<
     vm.domain.ok_or(Discard::NoDomain)
 }
 
-/// Removes the outer 802.1Q tag: the MACs move up four bytes.
+/// Removes the outer 802.1Q tag: the MACs move up four bytes. False when
+/// the frame cannot be written.
 #[inline]
-fn pop_tag<F: Frame>(frame: &mut F) {
+fn pop_tag<F: Frame>(frame: &mut F) -> bool {
     let d = frame.data_mut();
+    if d.len() < ETH_LEN + TAG_LEN {
+        return false;
+    }
     d.copy_within(0..12, TAG_LEN);
-    frame.adj(TAG_LEN);
+    frame.adj(TAG_LEN)
 }
 
 /// Inserts an 802.1Q tag with `vid` after the MACs.
@@ -623,7 +633,8 @@ fn is_multicast_src(data: &[u8]) -> bool {
 }
 
 /// Whether an uplink frame that is not a tunnel frame is for the control
-/// plane: ARP, or ICMP / ICMPv6 (neighbour discovery included).
+/// plane: ARP, ICMP, IGMP (queries for the domains' groups) or ICMPv6
+/// (neighbour discovery and MLD included).
 #[inline]
 fn is_control(data: &[u8]) -> bool {
     if data.len() < ETH_LEN {
@@ -631,7 +642,7 @@ fn is_control(data: &[u8]) -> bool {
     }
     match u16::from_be_bytes([data[12], data[13]]) {
         0x0806 => true,
-        0x0800 => data.get(ETH_LEN + 9) == Some(&1),
+        0x0800 => matches!(data.get(ETH_LEN + 9), Some(&1 | &2)),
         0x86dd => data.get(ETH_LEN + 6) == Some(&58),
         _ => false,
     }

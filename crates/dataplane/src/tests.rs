@@ -630,3 +630,14 @@ fn patch_ports_cross_connect_unchanged() {
     assert_eq!(s.take_all(), vec![(1, f)]);
     s.assert_conserved();
 }
+
+#[test]
+fn a_source_mapped_to_drop_is_blocked() {
+    let mut s = switch(TunnelKind::Vxlan);
+    s.map(BLUE, A, Dest::Drop);
+    s.map(BLUE, B, Dest::Local(1));
+    s.send(0, vec![udp4(B, A, 18, false)]);
+    assert!(s.take_all().is_empty());
+    assert_eq!(s.dropped(Discard::SourceBlocked), 1);
+    s.assert_conserved();
+}

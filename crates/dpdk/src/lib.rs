@@ -10,6 +10,7 @@
 pub mod burst;
 pub mod eal;
 pub mod error;
+pub mod frame;
 pub mod hash;
 pub mod mbuf;
 pub mod mempool;

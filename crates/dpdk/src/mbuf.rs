@@ -295,6 +295,12 @@ impl Mbuf {
         }
     }
 
+    /// The mempool the head segment was allocated from.
+    #[inline]
+    pub(crate) fn pool(&self) -> *mut sys::rte_mempool {
+        self.head().pool
+    }
+
     /// The reference count of the head segment.
     pub fn refcount(&self) -> u16 {
         // SAFETY: the mbuf is live; the read is atomic in C.
