@@ -318,6 +318,10 @@ fn etcd_serves() {
     );
     etcd.delete("/nvo/test/domain/5000/02:00:00:00:00:01");
     assert_eq!(etcd.get("/nvo/test/domain/5000/02:00:00:00:00:01"), None);
+    // Inside a namespace, for switches that run in namespaces.
+    let ns = Netns::new("etcd");
+    let inside = Etcd::start_in(&ns, "127.0.0.1", dir.path());
+    assert_eq!(inside.client_url(), "http://127.0.0.1:2379");
     timed(&format!("etcd at {}", etcd.client_url()), start);
 }
 

@@ -17,6 +17,8 @@ impl Netns {
     pub fn new(tag: &str) -> Netns {
         require_root();
         require_tools(&["ip", "ethtool", "ping"]);
+        static SWEEP: std::sync::Once = std::sync::Once::new();
+        SWEEP.call_once(sweep_stale);
         let name = format!("nvo-t-{}-{}-{tag}", std::process::id(), next_id());
         run(Command::new("ip").args(["netns", "add", &name])).unwrap_or_else(|e| panic!("{e}"));
         let ns = Netns { name };
@@ -144,6 +146,31 @@ impl Drop for Netns {
         if let Err(e) = run(Command::new("ip").args(["netns", "del", &self.name])) {
             eprintln!("harness: {e}");
         }
+    }
+}
+
+/// Removes what earlier harness runs that were killed left behind: the
+/// namespaces `nvo-t-<pid>-...` of test processes no longer alive, after
+/// ending the processes still running in them (started by those runs).
+fn sweep_stale() {
+    let list = run(Command::new("ip").args(["netns", "list"])).unwrap_or_default();
+    for line in list.lines() {
+        let name = line.split_whitespace().next().unwrap_or("");
+        let Some(rest) = name.strip_prefix("nvo-t-") else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() || super::alive(pid) {
+            continue;
+        }
+        eprintln!("harness: removing stale namespace {name}");
+        let pids = run(Command::new("ip").args(["netns", "pids", name])).unwrap_or_default();
+        for p in pids.split_whitespace().filter_map(|p| p.parse().ok()) {
+            terminate(p, Duration::from_secs(3));
+        }
+        let _ = run(Command::new("ip").args(["netns", "del", name]));
     }
 }
 

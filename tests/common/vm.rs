@@ -194,6 +194,11 @@ impl VmEndpoint {
         self.pair.a.name()
     }
 
+    /// Sets the MTU of the VM's interface and of the bridged veth end.
+    pub fn set_mtu(&self, mtu: u32) {
+        self.pair.set_mtu(mtu);
+    }
+
     pub fn socket(&self) -> &Path {
         &self.socket
     }
