@@ -1,8 +1,13 @@
-//! What a worker tells the control thread: learned addresses and frames
-//! for the control plane. One [`Channels`] per worker, so every queue has
-//! one producer; the control thread drains all of them. Both queues are
-//! bounded and never block the worker: when one is full the worker counts
-//! the loss and goes on.
+//! What a worker and the control thread tell each other: learned addresses
+//! and frames for the control plane one way, frames for the worker to send
+//! the other. One [`Channels`] per worker, so every queue has one producer
+//! and one consumer. All queues are bounded and never block the worker:
+//! when one is full the worker counts the loss and goes on.
+//!
+//! The control thread sends its own frames (ARP, neighbour discovery,
+//! echo replies, IGMP/MLD reports) through a worker's `inject` queue rather
+//! than through a transmit queue of its own, so that every transmit queue
+//! keeps a single owner even on ports with as few queues as workers.
 
 use std::net::IpAddr;
 
@@ -52,14 +57,18 @@ pub struct Channels<F> {
     pub learn: ArrayQueue<Learn>,
     /// Frames for the control plane.
     pub punt: ArrayQueue<Punted<F>>,
+    /// Frames from the control plane for the worker to send: the port
+    /// index, then the frame.
+    pub inject: ArrayQueue<(u16, F)>,
 }
 
 impl<F> Channels<F> {
-    /// Queues holding `learn` events and `punt` frames.
+    /// Queues holding `learn` events and `punt` frames each way.
     pub fn new(learn: usize, punt: usize) -> Channels<F> {
         Channels {
             learn: ArrayQueue::new(learn),
             punt: ArrayQueue::new(punt),
+            inject: ArrayQueue::new(punt),
         }
     }
 }

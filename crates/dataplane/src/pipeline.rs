@@ -128,6 +128,12 @@ impl<F: Frame> Pipeline<F> {
         }
     }
 
+    /// Tells the ICMP rate limit how fast the `tsc` passed to
+    /// [`Pipeline::process`] runs.
+    pub fn set_tsc_hz(&mut self, hz: u64) {
+        self.eng.icmp.set_hz(hz);
+    }
+
     /// Picks up a newly published state, if any. Call between bursts.
     #[inline]
     pub fn refresh(&mut self) {
@@ -181,13 +187,27 @@ impl<F: Frame> Pipeline<F> {
         }
     }
 
+    /// Queues the frames the control thread asked this worker to send.
+    /// Call between bursts, before transmitting. Returns how many.
+    pub fn take_injected(&mut self) -> usize {
+        let (snap, eng) = (&*self.snap, &mut self.eng);
+        let mut n = 0;
+        while let Some((port, frame)) = eng.chan.inject.pop() {
+            eng.counters.generated.inc();
+            eng.send_port(snap, port, frame);
+            n += 1;
+        }
+        n
+    }
+
     /// Forwards a burst of at most [`BURST`] frames received on `port`.
-    /// `now` is the table clock, `tsc` the cycle counter (for rate limits).
-    pub fn process<I>(&mut self, port: u16, frames: I, now: Tick, tsc: u64)
+    /// `tsc` is the cycle counter (for the ICMP rate limit).
+    pub fn process<I>(&mut self, port: u16, frames: I, tsc: u64)
     where
         I: IntoIterator<Item = F>,
     {
         let (snap, eng) = (&*self.snap, &mut self.eng);
+        let now = eng.table.clock();
         let mut burst: ArrayVec<F, BURST> = ArrayVec::new();
         let mut bytes = 0u64;
         let mut extra = 0u64;

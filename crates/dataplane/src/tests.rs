@@ -162,7 +162,7 @@ impl Switch {
     }
 
     fn send(&mut self, port: u16, frames: Vec<VecFrame>) {
-        self.pipe.process(port, frames, 0, 0);
+        self.pipe.process(port, frames, 0);
     }
 
     /// Takes what the burst queued for `port`, accounting it as sent.
@@ -628,6 +628,17 @@ fn patch_ports_cross_connect_unchanged() {
     let f = udp4(MacAddr::BROADCAST, MacAddr::BROADCAST, 5, false);
     s.send(0, vec![f.clone()]);
     assert_eq!(s.take_all(), vec![(1, f)]);
+    s.assert_conserved();
+}
+
+#[test]
+fn frames_injected_by_the_control_thread_are_sent_and_counted() {
+    let mut s = switch(TunnelKind::Vxlan);
+    let f = udp4(MacAddr::BROADCAST, UPLINK_MAC, 28, false);
+    s.chan.inject.push((UPLINK, f.clone())).unwrap();
+    assert_eq!(s.pipe.take_injected(), 1);
+    assert_eq!(s.take_all(), vec![(UPLINK, f)]);
+    assert_eq!(s.counters.generated.get(), 1);
     s.assert_conserved();
 }
 
