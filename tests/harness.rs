@@ -336,6 +336,21 @@ fn dissection_check_catches_bad_frames() {
     capture::write_pcap(&pcap, &[good.clone(), zero]);
     let d = assert_dissects_clean(&pcap, Encap::Vxlan);
     assert_eq!((d.tunnelled, d.ids.clone()), (2, vec![5000, 5000]));
+    assert_eq!(capture::read_pcap(&pcap)[0], good);
+    assert_eq!(capture::count(&pcap, "udp.checksum == 0"), 1);
+
+    // Geneve with a critical option, IPv6 underlay with a UDP checksum.
+    let opt = frames::geneve_option(0x0102, 0x80, &[0, 0, 0, 1]);
+    let inner = &good[14 + 20 + 8 + 8..];
+    let g = frames::geneve_with_options(6000, &opt, true, inner);
+    let u = frames::udp("2001:db8::1", "2001:db8::2", 50000, 6081, &g, true);
+    let ip = frames::ipv6_packet("2001:db8::1", "2001:db8::2", 17, &u);
+    let f = frames::ethernet("02:00:00:00:aa:02", "02:00:00:00:aa:01", 0x86dd, &ip);
+    let pcap = dir.path().join("geneve.pcap");
+    capture::write_pcap(&pcap, &[f]);
+    let d = assert_dissects_clean(&pcap, Encap::Geneve);
+    assert_eq!(d.ids, vec![6000]);
+    assert_eq!(capture::count(&pcap, "geneve.flags.critical == 1"), 1);
 
     let mut bad_csum = good.clone();
     let at = 14 + 20 + 6; // the outer UDP checksum

@@ -269,3 +269,46 @@ pub fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
     }
     std::fs::write(path, out).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
+
+/// The frames of a classic pcap file (as `Capture` writes), bytes as they
+/// were on the wire: for byte-for-byte comparisons.
+pub fn read_pcap(path: &Path) -> Vec<Vec<u8>> {
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    assert!(data.len() >= 24, "{}: not a pcap file", path.display());
+    let le = match &data[..4] {
+        [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => true,
+        [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => false,
+        _ => panic!("{}: not a classic pcap file (pcapng?)", path.display()),
+    };
+    let u32_at = |at: usize| {
+        let b: [u8; 4] = data[at..at + 4].try_into().unwrap();
+        if le {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        }
+    };
+    let mut frames = Vec::new();
+    let mut at = 24;
+    while at + 16 <= data.len() {
+        let caplen = u32_at(at + 8) as usize;
+        let end = (at + 16 + caplen).min(data.len());
+        frames.push(data[at + 16..end].to_vec());
+        at = end;
+    }
+    frames
+}
+
+/// How many frames of a capture match a tshark display filter (e.g.
+/// `vxlan.vni == 6000`, `icmp.type == 8 && ip.dst == 192.0.2.2`).
+pub fn count(pcap: &Path, display_filter: &str) -> usize {
+    require_tools(&["tshark"]);
+    let mut c = Command::new("tshark");
+    c.arg("-r")
+        .arg(pcap)
+        .args(["-Y", display_filter, "-T", "fields", "-e", "frame.number"]);
+    run(&mut c)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .lines()
+        .count()
+}

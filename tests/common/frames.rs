@@ -148,3 +148,36 @@ pub fn vxlan_ipv4_probe(outer_src: &str, outer_dst: &str, vni: u32, csum: bool) 
     let ip = ipv4_packet(outer_src, outer_dst, 17, &u);
     ethernet("02:00:00:00:aa:02", "02:00:00:00:aa:01", 0x0800, &ip)
 }
+
+/// A Geneve header with raw `options` (a multiple of 4 bytes, at most 252)
+/// and the C bit as given, then the inner frame.
+pub fn geneve_with_options(vni: u32, options: &[u8], critical: bool, inner: &[u8]) -> Vec<u8> {
+    assert!(
+        options.len() % 4 == 0 && options.len() <= 252,
+        "Geneve options: 4-byte words, at most 252 bytes"
+    );
+    let mut g = vec![
+        (options.len() / 4) as u8,
+        if critical { 0x40 } else { 0 },
+        0x65,
+        0x58,
+    ];
+    g.extend((vni << 8).to_be_bytes());
+    g.extend(options);
+    g.extend(inner);
+    g
+}
+
+/// One Geneve option TLV: class, type (high bit: critical), data (a
+/// multiple of 4 bytes).
+pub fn geneve_option(class: u16, kind: u8, data: &[u8]) -> Vec<u8> {
+    assert!(
+        data.len() % 4 == 0 && data.len() <= 124,
+        "option data: 4-byte words"
+    );
+    let mut o = class.to_be_bytes().to_vec();
+    o.push(kind);
+    o.push((data.len() / 4) as u8);
+    o.extend(data);
+    o
+}

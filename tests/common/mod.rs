@@ -20,8 +20,8 @@ pub mod ovs;
 pub mod vm;
 
 pub use capture::{
-    assert_dissects_clean, check_dissects_clean, check_dissects_clean_with, dissect, write_pcap,
-    Capture, Dissection, Encap,
+    assert_dissects_clean, check_dissects_clean, check_dissects_clean_with, count, dissect,
+    read_pcap, write_pcap, Capture, Dissection, Encap,
 };
 pub use daemon::Daemon;
 pub use etcd::Etcd;
