@@ -33,6 +33,10 @@ fn main() {
                 "vhost_multiqueue_carries_frames_on_every_queue",
                 vhost_multiqueue_carries_frames_on_every_queue,
             ),
+            (
+                "vhost_serves_a_testpmd_guest_in_another_process",
+                vhost_serves_a_testpmd_guest_in_another_process,
+            ),
         ],
     )
 }
@@ -75,7 +79,7 @@ fn exchange(pool: &Mempool, tx: &mut TxQueue, rx: &mut RxQueue, seed: u8) {
         m.append(f.len()).expect("fits").copy_from_slice(f);
         b.push(m).expect("room");
     }
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(10);
     let mut got = Vec::new();
     while (got.len() < sent.len() || !b.is_empty()) && Instant::now() < deadline {
         tx.tx_burst(&mut b);
@@ -304,6 +308,90 @@ fn vhost_multiqueue_carries_frames_on_every_queue(eal: &Eal) {
         .expect("close virtio_user");
     vhost.close().map_err(|(_, e)| e).expect("close vhost");
     drop(events);
+    let _ = std::fs::remove_file(&sock);
+    assert_eq!(pool.in_use(), 0);
+}
+
+/// The guest in another process: dpdk-testpmd on a virtio-user port in io
+/// forwarding mode sends back every frame it receives on it, untouched.
+fn vhost_serves_a_testpmd_guest_in_another_process(eal: &Eal) {
+    let sock = format!("/tmp/nvo-test-vhost-tp-{}.sock", std::process::id());
+    let prefix = format!("nvo-test-testpmd-{}", std::process::id());
+    let _ = std::fs::remove_file(&sock);
+    let events = PortEvents::subscribe(eal).expect("subscribe");
+    let pool = Mempool::create(eal, "vhost_tp", 2047, 64, DEFAULT_DATA_ROOM, None).expect("pool");
+    let mut vhost = VhostConfig::new("net_vhost3", &sock)
+        .probe(eal)
+        .expect("probe vhost");
+    vhost
+        .configure(&PortConfig::default(), &pool)
+        .expect("configure vhost");
+    vhost.start().expect("start vhost");
+
+    let testpmd = std::process::Command::new("dpdk-testpmd")
+        .args([
+            "-l",
+            "0,1",
+            "--no-pci",
+            "--single-file-segments",
+            "--file-prefix",
+            &prefix,
+        ])
+        .args(["--log-level", "lib.eal:warning", "--vdev"])
+        .arg(virtio_user_devargs("net_virtio_user0", &sock, 1, false))
+        .args([
+            "--",
+            "--forward-mode=io",
+            "--port-topology=loop",
+            // Frames we send before testpmd starts forwarding must not be
+            // flushed away (testpmd drains its rx queues at start otherwise).
+            "--no-flush-rx",
+            "--auto-start",
+            "--total-num-mbufs=2048",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let mut testpmd = match testpmd {
+        Ok(child) => child,
+        Err(e) => panic!("cannot run dpdk-testpmd (package dpdk, see scripts/setup.sh): {e}"),
+    };
+    let up = wait_link_up(&vhost);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        assert!(up, "testpmd's virtio-user port never connected");
+        let (mut rx, mut tx) = (
+            vhost.rx_queue(0).expect("rx"),
+            vhost.tx_queue(0).expect("tx"),
+        );
+        exchange(&pool, &mut tx, &mut rx, 42);
+    }));
+    // Enter stops testpmd: it stops forwarding and closes its port.
+    if let Some(mut stdin) = testpmd.stdin.take() {
+        use std::io::Write;
+        let _ = stdin.write_all(b"\n");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while matches!(testpmd.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if matches!(testpmd.try_wait(), Ok(None)) {
+        let _ = testpmd.kill();
+        let _ = testpmd.wait();
+    }
+    common::clean_runtime(&prefix);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+    // testpmd closed its port on the way out: the guest is gone.
+    let mut seen = Vec::new();
+    let vid = vhost.id();
+    assert!(
+        wait_event(&events, &mut seen, |e| *e == PortEvent::Link { port: vid }),
+        "no link event when the guest went away: {seen:?}"
+    );
+    assert!(!vhost.link().expect("link").up);
+    vhost.close().map_err(|(_, e)| e).expect("close vhost");
     let _ = std::fs::remove_file(&sock);
     assert_eq!(pool.in_use(), 0);
 }
