@@ -28,7 +28,7 @@ use crate::ecn::{self, Ecn, Egress};
 use crate::ethernet::{self, EtherType};
 use crate::ip::Protocol;
 use crate::template::TunnelKind;
-use crate::{geneve, inner, ipv4, ipv6, nvgre, udp, vxlan};
+use crate::{checksum, geneve, inner, ipv4, ipv6, nvgre, udp, vxlan};
 use crate::{DropReason, Error};
 
 /// What the receive side accepts.
@@ -120,6 +120,9 @@ impl Decapsulated {
 /// The outer IP facts decap needs.
 struct Outer<'a> {
     remote: IpAddr,
+    /// Source and destination address bytes, contiguous in both families:
+    /// the address part of the UDP pseudo-header.
+    addrs: &'a [u8],
     protocol: Protocol,
     ecn: Ecn,
     /// Offset of the upper-layer header in the frame.
@@ -182,13 +185,14 @@ fn outer_v4<'a>(cfg: &Config, b: &'a [u8], at: usize) -> Result<Outer<'a>, DropR
     if ip.is_fragment() {
         return Err(DropReason::Fragment);
     }
-    if cfg.local_v4 != Some(ip.dst()) {
+    if cfg.local_v4.map(Ipv4Addr::to_bits) != Some(ip.dst().to_bits()) {
         return Err(DropReason::NotOurAddress);
     }
     let hlen = ip.header_len();
     let end = usize::from(ip.total_len());
     Ok(Outer {
         remote: IpAddr::V4(ip.src()),
+        addrs: &b[ipv4::field::SRC.start..ipv4::field::DST.end],
         protocol: ip.protocol(),
         ecn: ip.ecn(),
         l4_offset: at + hlen,
@@ -202,13 +206,15 @@ fn outer_v6<'a>(cfg: &Config, b: &'a [u8], at: usize) -> Result<Outer<'a>, DropR
     if ip.is_fragment() {
         return Err(DropReason::Fragment);
     }
-    if cfg.local_v6 != Some(ip.dst()) {
+    // Compared as u128: one or two register compares, not a memcmp call.
+    if cfg.local_v6.map(Ipv6Addr::to_bits) != Some(ip.dst().to_bits()) {
         return Err(DropReason::NotOurAddress);
     }
     let up = ip.upper_offset();
     let end = ipv6::HEADER_LEN + usize::from(ip.payload_len());
     Ok(Outer {
         remote: IpAddr::V6(ip.src()),
+        addrs: &b[ipv6::field::SRC.start..ipv6::field::DST.end],
         protocol: ip.upper_protocol(),
         ecn: ip.ecn(),
         l4_offset: at + up,
@@ -238,16 +244,10 @@ fn tunnel_udp(cfg: &Config, o: &Outer<'_>) -> Result<(TunnelKind, u32, usize, us
         if v6 && !cfg.udp6_zero_checksum {
             return Err(DropReason::ZeroUdpChecksum);
         }
-    } else if v6 && cfg.verify_udp6_checksum || !v6 && cfg.verify_udp4_checksum {
-        let local = match o.remote {
-            IpAddr::V4(_) => cfg.local_v4.map(IpAddr::V4),
-            IpAddr::V6(_) => cfg.local_v6.map(IpAddr::V6),
-        };
-        // The address was matched against `local` already, so it is there.
-        let ok = local.is_some_and(|l| u.verify_checksum(o.remote, l));
-        if !ok {
-            return Err(DropReason::BadUdpChecksum);
-        }
+    } else if (v6 && cfg.verify_udp6_checksum || !v6 && cfg.verify_udp4_checksum)
+        && !udp_checksum_ok(o.addrs, &o.l4[..usize::from(u.len())])
+    {
+        return Err(DropReason::BadUdpChecksum);
     }
 
     let payload = u.payload();
@@ -263,6 +263,14 @@ fn tunnel_udp(cfg: &Config, o: &Outer<'_>) -> Result<(TunnelKind, u32, usize, us
     };
     let inner_rel = udp::HEADER_LEN + hlen;
     Ok((kind, vni, inner_rel, payload.len() - hlen))
+}
+
+/// Verifies a UDP checksum from the raw address bytes of the outer header,
+/// which sum the same as the pseudo-header's addresses in either family.
+#[inline(always)]
+fn udp_checksum_ok(addrs: &[u8], datagram: &[u8]) -> bool {
+    let ph = checksum::sum(addrs) + u32::from(Protocol::UDP.0) + datagram.len() as u32;
+    checksum::fold(checksum::add(ph, checksum::sum(datagram))) == 0xffff
 }
 
 #[inline(always)]

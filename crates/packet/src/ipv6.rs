@@ -198,7 +198,24 @@ fn addr(s: &[u8]) -> [u8; 16] {
 }
 
 /// Walks the chain inside `pkt` (cut at the payload's end) from `next`.
-fn walk(pkt: &[u8], mut next: Protocol) -> Result<(u16, Protocol, bool)> {
+#[inline]
+fn walk(pkt: &[u8], next: Protocol) -> Result<(u16, Protocol, bool)> {
+    if !is_extension(next) {
+        return Ok((HEADER_LEN as u16, next, false));
+    }
+    walk_slow(pkt, next)
+}
+
+/// Whether the walk continues past `p`.
+#[inline(always)]
+fn is_extension(p: Protocol) -> bool {
+    matches!(p.0, 0 | 43 | 44 | 51 | 60 | 135 | 139 | 140)
+}
+
+/// The walk through extension headers, apart so that the common case of
+/// none stays small enough to inline.
+#[cold]
+fn walk_slow(pkt: &[u8], mut next: Protocol) -> Result<(u16, Protocol, bool)> {
     let mut at = HEADER_LEN;
     let mut fragment = false;
     for _ in 0..=MAX_EXT_HEADERS {

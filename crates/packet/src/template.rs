@@ -422,7 +422,13 @@ impl Template {
             return Err(DropReason::TooBig);
         }
         let l4_len = l4_len as u16;
-        outer.copy_from_slice(&self.header[..len]);
+        // Constant lengths let the copy compile to a few vector moves.
+        match len {
+            42 => outer[..42].copy_from_slice(&self.header[..42]),
+            50 => outer[..50].copy_from_slice(&self.header[..50]),
+            62 => outer[..62].copy_from_slice(&self.header[..62]),
+            _ => outer.copy_from_slice(&self.header[..len]),
+        }
 
         let tos = self.tos(ip.map(|i| i.tos));
         let ttl = match self.ttl {
