@@ -35,6 +35,7 @@ const FUNCTIONS: &[&str] = &[
     // Devices.
     "rte_dev_probe",
     "rte_dev_remove",
+    "rte_eal_hotplug_remove",
     "rte_dev_name",
     // Mempools and mbufs.
     "rte_pktmbuf_pool_create",

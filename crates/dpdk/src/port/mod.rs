@@ -14,145 +14,18 @@ use std::sync::{Arc, Mutex};
 use dpdk_sys as sys;
 
 use crate::eal::Eal;
-use crate::error::{c_name, Errno, Error, Result};
+use crate::error::{Errno, Error, Result};
 use crate::mempool::Mempool;
 use crate::queue::{RxQueue, TxQueue};
 
-/// How to configure a port. `Default` is one rx and one tx queue of 1024
-/// descriptors, no RSS, the device's MTU, no offloads.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PortConfig {
-    /// Receive queues (each polled by one worker).
-    pub rx_queues: u16,
-    /// Transmit queues (one per worker that sends on this port).
-    pub tx_queues: u16,
-    /// Descriptors per receive queue (rounded to the device's limits).
-    pub rx_descriptors: u16,
-    /// Descriptors per transmit queue (rounded likewise).
-    pub tx_descriptors: u16,
-    /// MTU to set, `None` to keep the device's.
-    pub mtu: Option<u16>,
-    /// Receive-side scaling across the rx queues, `None` for none.
-    pub rss: Option<RssConfig>,
-    /// Receive offloads (`RTE_ETH_RX_OFFLOAD_*`), checked against the device.
-    pub rx_offloads: u64,
-    /// Transmit offloads (`RTE_ETH_TX_OFFLOAD_*`), checked likewise.
-    pub tx_offloads: u64,
-}
+mod ring;
+mod status;
+mod types;
 
-impl Default for PortConfig {
-    fn default() -> Self {
-        PortConfig {
-            rx_queues: 1,
-            tx_queues: 1,
-            rx_descriptors: 1024,
-            tx_descriptors: 1024,
-            mtu: None,
-            rss: None,
-            rx_offloads: 0,
-            tx_offloads: 0,
-        }
-    }
-}
-
-/// Receive-side scaling settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RssConfig {
-    /// Hash functions (`RTE_ETH_RSS_*`, e.g. [`RSS_IP`] | [`RSS_UDP`]);
-    /// must be within the device's `flow_type_rss_offloads`.
-    pub hash_functions: u64,
-    /// The Toeplitz key, `None` for the device's default; its length must be
-    /// the device's `hash_key_size`.
-    pub key: Option<Vec<u8>>,
-}
-
-/// RSS over IPv4/IPv6 addresses.
-pub const RSS_IP: u64 = sys::RTE_ETH_RSS_IP as u64;
-/// RSS over UDP ports as well.
-pub const RSS_UDP: u64 = sys::RTE_ETH_RSS_UDP as u64;
-/// RSS over TCP ports as well.
-pub const RSS_TCP: u64 = sys::RTE_ETH_RSS_TCP as u64;
-/// The rx offload that delivers the RSS hash in each mbuf.
-pub const RX_OFFLOAD_RSS_HASH: u64 = sys::RTE_ETH_RX_OFFLOAD_RSS_HASH as u64;
-
-/// What a device says it can do (a digest of `rte_eth_dev_info`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PortInfo {
-    /// The driver's name, e.g. `net_vhost`.
-    pub driver: String,
-    /// Most receive queues.
-    pub max_rx_queues: u16,
-    /// Most transmit queues.
-    pub max_tx_queues: u16,
-    /// Receive offload capabilities.
-    pub rx_offload_capa: u64,
-    /// Transmit offload capabilities.
-    pub tx_offload_capa: u64,
-    /// RSS hash functions supported.
-    pub rss_hash_functions: u64,
-    /// RSS key size in bytes (0: not reported).
-    pub rss_key_size: u8,
-    /// Smallest MTU.
-    pub min_mtu: u16,
-    /// Largest MTU.
-    pub max_mtu: u16,
-    /// Receive descriptor limits (min, max).
-    pub rx_descriptors: (u16, u16),
-    /// Transmit descriptor limits (min, max).
-    pub tx_descriptors: (u16, u16),
-    /// Whether the device raises link-state-change events.
-    pub link_events: bool,
-}
-
-/// Link state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Link {
-    /// Whether the link is up.
-    pub up: bool,
-    /// Speed in Mbit/s (0 when unknown or down).
-    pub speed_mbps: u32,
-    /// Full duplex.
-    pub full_duplex: bool,
-}
-
-/// Basic counters of a port (`rte_eth_stats`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Frames received.
-    pub rx_packets: u64,
-    /// Frames sent.
-    pub tx_packets: u64,
-    /// Bytes received.
-    pub rx_bytes: u64,
-    /// Bytes sent.
-    pub tx_bytes: u64,
-    /// Frames the device dropped for lack of rx descriptors.
-    pub rx_missed: u64,
-    /// Erroneous frames received.
-    pub rx_errors: u64,
-    /// Failed transmissions.
-    pub tx_errors: u64,
-    /// Receive allocation failures (pool empty).
-    pub rx_nombuf: u64,
-}
-
-/// A ring of the ring PMD, freed after the ports using it are closed.
-#[derive(Debug)]
-pub(crate) struct Ring(core::ptr::NonNull<sys::rte_ring>);
-
-// SAFETY: an rte_ring lives in shared memory; the ring PMD uses it in
-// multi-producer/multi-consumer mode (flags 0), and we only free it.
-unsafe impl Send for Ring {}
-// SAFETY: as for Send; no method reads through &Ring.
-unsafe impl Sync for Ring {}
-
-impl Drop for Ring {
-    fn drop(&mut self) {
-        // SAFETY: the ring came from rte_ring_create; it is dropped with the
-        // last port using it, after that port was closed.
-        unsafe { sys::rte_ring_free(self.0.as_ptr()) };
-    }
-}
+pub(crate) use ring::Ring;
+pub use types::{
+    Link, PortConfig, PortInfo, RssConfig, Stats, RSS_IP, RSS_TCP, RSS_UDP, RX_OFFLOAD_RSS_HASH,
+};
 
 /// What ports and their queue handles share. Its drop stops and closes the
 /// port (and removes a device this crate probed).
@@ -269,19 +142,7 @@ impl Port {
     /// The port named `name` (a vdev name such as `net_vhost0`, or a PCI
     /// address).
     pub fn by_name(eal: &Eal, name: &str) -> Result<Port> {
-        let c = CString::new(name).map_err(|_| Error::Nul {
-            what: "port name",
-            value: name.to_owned(),
-        })?;
-        let mut id = 0u16;
-        // SAFETY: c is a valid C string; id is a valid out-pointer.
-        let ret = unsafe { sys::rte_eth_dev_get_port_by_name(c.as_ptr(), &mut id) };
-        if ret < 0 {
-            return Err(Error::PortNotFound {
-                name: name.to_owned(),
-            });
-        }
-        Port::open(eal, id, false, Vec::new())
+        Port::open(eal, port_id(name)?, false, Vec::new())
     }
 
     /// The ids and names of every port.
@@ -319,32 +180,20 @@ impl Port {
             });
         }
         let name = devargs.split(',').next().unwrap_or(devargs);
-        match Port::by_name(eal, name) {
-            Ok(mut p) => {
-                if let Some(s) = Arc::get_mut(&mut p.shared) {
-                    s.probed = true;
+        let id = match port_id(name) {
+            Ok(id) => id,
+            Err(e) => {
+                // The device exists but made no port of that name: take it
+                // away again rather than leak it.
+                if let Ok(c_name) = CString::new(name) {
+                    // SAFETY: both strings are valid C strings for the call.
+                    unsafe { sys::rte_eal_hotplug_remove(c"vdev".as_ptr(), c_name.as_ptr()) };
                 }
-                log::info!("probed {devargs:?} as port {}", p.id());
-                Ok(p)
+                return Err(e);
             }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Two ports joined back to back by a pair of rings (the ring PMD): what
-    /// one sends the other receives. A virtual cable for tests. The names
-    /// must start with `net_ring` (the vdev bus picks the driver by prefix)
-    /// and be unique; `queues` rx and tx queues each.
-    pub fn ring_pair(eal: &Eal, name_a: &str, name_b: &str, queues: u16) -> Result<(Port, Port)> {
-        let mut a_to_b = Vec::new();
-        let mut b_to_a = Vec::new();
-        for q in 0..queues {
-            a_to_b.push(Arc::new(ring(&format!("{name_a}>{q}"), 1024)?));
-            b_to_a.push(Arc::new(ring(&format!("{name_b}>{q}"), 1024)?));
-        }
-        let a = ring_port(eal, name_a, &b_to_a, &a_to_b)?;
-        let b = ring_port(eal, name_b, &a_to_b, &b_to_a)?;
-        Ok((a, b))
+        };
+        log::info!("probed {devargs:?} as port {id}");
+        Port::open(eal, id, true, Vec::new())
     }
 
     /// The port id.
@@ -355,31 +204,6 @@ impl Port {
     /// The port name.
     pub fn name(&self) -> &str {
         &self.shared.name
-    }
-
-    /// The device's capabilities.
-    pub fn info(&self) -> Result<PortInfo> {
-        let i = dev_info(self.id()).map_err(|e| self.err(e, "rte_eth_dev_info_get"))?;
-        // SAFETY: driver_name points to the driver's static name string.
-        let driver = unsafe { CStr::from_ptr(i.driver_name) }
-            .to_string_lossy()
-            .into_owned();
-        // SAFETY: dev_flags points to the port's live flags word.
-        let flags = unsafe { i.dev_flags.as_ref() }.copied().unwrap_or(0);
-        Ok(PortInfo {
-            driver,
-            max_rx_queues: i.max_rx_queues,
-            max_tx_queues: i.max_tx_queues,
-            rx_offload_capa: i.rx_offload_capa,
-            tx_offload_capa: i.tx_offload_capa,
-            rss_hash_functions: i.flow_type_rss_offloads,
-            rss_key_size: i.hash_key_size,
-            min_mtu: i.min_mtu,
-            max_mtu: i.max_mtu,
-            rx_descriptors: (i.rx_desc_lim.nb_min, i.rx_desc_lim.nb_max),
-            tx_descriptors: (i.tx_desc_lim.nb_min, i.tx_desc_lim.nb_max),
-            link_events: flags & sys::RTE_ETH_DEV_INTR_LSC != 0,
-        })
     }
 
     /// Configures queues, RSS, MTU and offloads, and sets up every queue,
@@ -545,146 +369,6 @@ impl Port {
         })
     }
 
-    /// Sets the MTU.
-    pub fn set_mtu(&self, mtu: u16) -> Result<()> {
-        // SAFETY: valid port id.
-        let ret = unsafe { sys::rte_eth_dev_set_mtu(self.id(), mtu) };
-        self.shared.check(ret, "rte_eth_dev_set_mtu").map(|_| ())
-    }
-
-    /// The MTU.
-    pub fn mtu(&self) -> Result<u16> {
-        let mut mtu = 0u16;
-        // SAFETY: valid port id; out-pointer to a local.
-        let ret = unsafe { sys::rte_eth_dev_get_mtu(self.id(), &mut mtu) };
-        self.shared.check(ret, "rte_eth_dev_get_mtu").map(|_| mtu)
-    }
-
-    /// Changes the RSS hash functions (and key) of a configured port.
-    pub fn update_rss(&self, rss: &RssConfig) -> Result<()> {
-        let mut key = rss.key.clone().unwrap_or_default();
-        let mut conf = sys::rte_eth_rss_conf {
-            rss_key: if key.is_empty() {
-                core::ptr::null_mut()
-            } else {
-                key.as_mut_ptr()
-            },
-            rss_key_len: key.len() as u8,
-            rss_hf: rss.hash_functions,
-        };
-        // SAFETY: valid port; conf and key live across the call.
-        let ret = unsafe { sys::rte_eth_dev_rss_hash_update(self.id(), &mut conf) };
-        self.shared
-            .check(ret, "rte_eth_dev_rss_hash_update")
-            .map(|_| ())
-    }
-
-    /// The link state, without waiting for it to settle.
-    pub fn link(&self) -> Result<Link> {
-        // SAFETY: rte_eth_link is plain data; zero is a valid value.
-        let mut link: sys::rte_eth_link = unsafe { core::mem::zeroed() };
-        // SAFETY: valid port id; out-pointer to a local.
-        let ret = unsafe { sys::rte_eth_link_get_nowait(self.id(), &mut link) };
-        self.shared.check(ret, "rte_eth_link_get_nowait")?;
-        let up = link.link_status() != 0;
-        Ok(Link {
-            up,
-            speed_mbps: if up && link.link_speed != u32::MAX {
-                link.link_speed
-            } else {
-                0
-            },
-            full_duplex: link.link_duplex() != 0,
-        })
-    }
-
-    /// The port's MAC address.
-    pub fn mac(&self) -> Result<[u8; 6]> {
-        let mut mac = sys::rte_ether_addr::default();
-        // SAFETY: valid port id; out-pointer to a local.
-        let ret = unsafe { sys::rte_eth_macaddr_get(self.id(), &mut mac) };
-        self.shared
-            .check(ret, "rte_eth_macaddr_get")
-            .map(|_| mac.addr_bytes)
-    }
-
-    /// Turns promiscuous mode on or off.
-    pub fn set_promiscuous(&self, on: bool) -> Result<()> {
-        // SAFETY: valid port id.
-        let ret = unsafe {
-            if on {
-                sys::rte_eth_promiscuous_enable(self.id())
-            } else {
-                sys::rte_eth_promiscuous_disable(self.id())
-            }
-        };
-        self.shared
-            .check(ret, "rte_eth_promiscuous_enable/disable")
-            .map(|_| ())
-    }
-
-    /// Whether promiscuous mode is on.
-    pub fn promiscuous(&self) -> bool {
-        // SAFETY: valid port id.
-        unsafe { sys::rte_eth_promiscuous_get(self.id()) == 1 }
-    }
-
-    /// The basic counters.
-    pub fn stats(&self) -> Result<Stats> {
-        // SAFETY: rte_eth_stats is plain counters; zero is valid.
-        let mut s: sys::rte_eth_stats = unsafe { core::mem::zeroed() };
-        // SAFETY: valid port id; out-pointer to a local.
-        let ret = unsafe { sys::rte_eth_stats_get(self.id(), &mut s) };
-        self.shared.check(ret, "rte_eth_stats_get")?;
-        Ok(Stats {
-            rx_packets: s.ipackets,
-            tx_packets: s.opackets,
-            rx_bytes: s.ibytes,
-            tx_bytes: s.obytes,
-            rx_missed: s.imissed,
-            rx_errors: s.ierrors,
-            tx_errors: s.oerrors,
-            rx_nombuf: s.rx_nombuf,
-        })
-    }
-
-    /// Zeroes the basic counters.
-    pub fn reset_stats(&self) -> Result<()> {
-        // SAFETY: valid port id.
-        let ret = unsafe { sys::rte_eth_stats_reset(self.id()) };
-        self.shared.check(ret, "rte_eth_stats_reset").map(|_| ())
-    }
-
-    /// The extended counters, names with values, in the driver's order.
-    pub fn xstats(&self) -> Result<Vec<(String, u64)>> {
-        // SAFETY: valid port; a null array with size 0 asks for the count.
-        let n = unsafe { sys::rte_eth_xstats_get_names(self.id(), core::ptr::null_mut(), 0) };
-        let n = self.shared.check(n, "rte_eth_xstats_get_names")? as usize;
-        let mut names = vec![sys::rte_eth_xstat_name { name: [0; 64] }; n];
-        let mut values = vec![sys::rte_eth_xstat::default(); n];
-        // SAFETY: both arrays have room for n entries, as told.
-        let got_names =
-            unsafe { sys::rte_eth_xstats_get_names(self.id(), names.as_mut_ptr(), n as u32) };
-        let got_names = self.shared.check(got_names, "rte_eth_xstats_get_names")? as usize;
-        // SAFETY: as above.
-        let got = unsafe { sys::rte_eth_xstats_get(self.id(), values.as_mut_ptr(), n as u32) };
-        let got = self.shared.check(got, "rte_eth_xstats_get")? as usize;
-        let count = got.min(got_names).min(n);
-        Ok(values[..count]
-            .iter()
-            .map(|v| {
-                let name = names.get(v.id as usize).map(|x| {
-                    // SAFETY: DPDK writes NUL-terminated names into the 64-byte
-                    // arrays; the last byte is zero in every case (zeroed).
-                    unsafe { CStr::from_ptr(x.name.as_ptr()) }
-                        .to_string_lossy()
-                        .into_owned()
-                });
-                (name.unwrap_or_else(|| format!("xstat{}", v.id)), v.value)
-            })
-            .collect())
-    }
-
     /// Takes the handle of receive queue `queue` (once; dropping it returns it).
     pub fn rx_queue(&self, queue: u16) -> Result<RxQueue> {
         take(&self.shared, &self.shared.rx_taken, "rx", queue)?;
@@ -786,6 +470,23 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The id of the port named `name`.
+fn port_id(name: &str) -> Result<u16> {
+    let c = CString::new(name).map_err(|_| Error::Nul {
+        what: "port name",
+        value: name.to_owned(),
+    })?;
+    let mut id = 0u16;
+    // SAFETY: c is a valid C string; id is a valid out-pointer.
+    let ret = unsafe { sys::rte_eth_dev_get_port_by_name(c.as_ptr(), &mut id) };
+    if ret < 0 {
+        return Err(Error::PortNotFound {
+            name: name.to_owned(),
+        });
+    }
+    Ok(id)
+}
+
 /// rte_eth_dev_info_get.
 fn dev_info(id: u16) -> core::result::Result<sys::rte_eth_dev_info, Errno> {
     // SAFETY: rte_eth_dev_info is plain data; zero is valid.
@@ -812,46 +513,4 @@ fn port_name(id: u16) -> Option<String> {
             .to_string_lossy()
             .into_owned(),
     )
-}
-
-/// A single-producer/consumer-agnostic ring of `count` slots.
-fn ring(name: &str, count: u32) -> Result<Ring> {
-    let c = c_name("ring", name, sys::RTE_RING_NAMESIZE as usize - 1)?;
-    // SAFETY: c is a valid C string (copied by DPDK); flags 0: MP/MC ring.
-    let raw = unsafe { sys::rte_ring_create(c.as_ptr(), count, sys::SOCKET_ID_ANY, 0) };
-    core::ptr::NonNull::new(raw)
-        .map(Ring)
-        .ok_or_else(|| Error::RingCreate {
-            name: name.to_owned(),
-            count,
-            errno: Errno::last(),
-        })
-}
-
-/// A ring PMD port receiving from `rx` and sending into `tx`.
-fn ring_port(eal: &Eal, name: &str, rx: &[Arc<Ring>], tx: &[Arc<Ring>]) -> Result<Port> {
-    let c = c_name("port", name, sys::RTE_ETH_NAME_MAX_LEN as usize - 1)?;
-    let rx_ptrs: Vec<*mut sys::rte_ring> = rx.iter().map(|r| r.0.as_ptr()).collect();
-    let tx_ptrs: Vec<*mut sys::rte_ring> = tx.iter().map(|r| r.0.as_ptr()).collect();
-    // SAFETY: the rings are live and outlive the port (kept in PortShared);
-    // the arrays hold as many rings as told; the name is a valid C string.
-    let id = unsafe {
-        sys::rte_eth_from_rings(
-            c.as_ptr(),
-            rx_ptrs.as_ptr(),
-            rx_ptrs.len() as u32,
-            tx_ptrs.as_ptr(),
-            tx_ptrs.len() as u32,
-            0,
-        )
-    };
-    if id < 0 {
-        return Err(Error::Probe {
-            devargs: format!("ring port {name}"),
-            errno: Errno::last(),
-        });
-    }
-    let rings = rx.iter().chain(tx).cloned().collect();
-    // rte_eth_from_rings made a vdev: closing the port removes it.
-    Port::open(eal, id as u16, true, rings)
 }
