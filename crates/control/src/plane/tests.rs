@@ -1,0 +1,1 @@
+//! Tests of the control thread over `VecFrame`s and a recording transmitter.
