@@ -140,6 +140,14 @@ pub enum Error {
         /// The id given.
         port: u16,
     },
+    /// Another `Port` already wraps this port id.
+    #[error("port {port} ({name}) is already open in this process")]
+    PortInUse {
+        /// The id.
+        port: u16,
+        /// Its name.
+        name: String,
+    },
     /// No port has this name.
     #[error("no ethdev port is named {name:?}")]
     PortNotFound {

@@ -101,7 +101,7 @@ fn send_and_check(pool: &Mempool, tx: &mut TxQueue, rx: &mut RxQueue, seed: u8) 
 
 fn ring_pair_exchanges_bursts_byte_for_byte(eal: &Eal) {
     let pool = Mempool::create(eal, "ports_pair", 1023, 0, DEFAULT_DATA_ROOM, None).expect("pool");
-    let (mut a, mut b) = Port::ring_pair(eal, "net_ring_a", "net_ring_b", 1).expect("ring pair");
+    let (mut a, mut b) = Port::ring_pair(eal, "a", "b", 1).expect("ring pair");
     let (mut a_rx, mut a_tx) = bring_up(&mut a, &pool);
     let (mut b_rx, mut b_tx) = bring_up(&mut b, &pool);
     assert!(a.link().expect("link").up);
@@ -120,7 +120,7 @@ fn ring_pair_exchanges_bursts_byte_for_byte(eal: &Eal) {
 
 fn tx_refusal_leaves_unsent_frames_in_order(eal: &Eal) {
     let pool = Mempool::create(eal, "ports_full", 2047, 0, DEFAULT_DATA_ROOM, None).expect("pool");
-    let (mut a, mut b) = Port::ring_pair(eal, "net_ring_fa", "net_ring_fb", 1).expect("ring pair");
+    let (mut a, mut b) = Port::ring_pair(eal, "fa", "fb", 1).expect("ring pair");
     let (_a_rx, mut a_tx) = bring_up(&mut a, &pool);
     let (_b_rx, _b_tx) = bring_up(&mut b, &pool);
     // Nobody drains b: the 1024-slot ring fills up.
@@ -157,7 +157,7 @@ fn tx_refusal_leaves_unsent_frames_in_order(eal: &Eal) {
 
 fn queue_handles_are_exclusive_and_hold_the_port(eal: &Eal) {
     let pool = Mempool::create(eal, "ports_q", 1023, 0, DEFAULT_DATA_ROOM, None).expect("pool");
-    let (mut a, _b) = Port::ring_pair(eal, "net_ring_qa", "net_ring_qb", 2).expect("ring pair");
+    let (mut a, _b) = Port::ring_pair(eal, "qa", "qb", 2).expect("ring pair");
     assert!(
         matches!(a.rx_queue(0), Err(Error::Queue { .. })),
         "no queue before configure"
@@ -204,9 +204,10 @@ fn queue_handles_are_exclusive_and_hold_the_port(eal: &Eal) {
 
 fn configure_refuses_what_the_device_cannot_do(eal: &Eal) {
     let pool = Mempool::create(eal, "ports_cap", 1023, 0, DEFAULT_DATA_ROOM, None).expect("pool");
-    let (mut a, _b) = Port::ring_pair(eal, "net_ring_ca", "net_ring_cb", 1).expect("ring pair");
+    let (mut a, _b) = Port::ring_pair(eal, "ca", "cb", 1).expect("ring pair");
     let info = a.info().expect("info");
     assert_eq!(info.driver, "net_ring");
+    assert_eq!(a.name(), "net_ring_ca", "the ring PMD prefixes the name");
     let too_many = PortConfig {
         rx_queues: info.max_rx_queues + 1,
         ..PortConfig::default()
@@ -319,6 +320,13 @@ fn port_out_of_range_and_unknown_name(eal: &Eal) {
         Err(Error::PortNotFound { .. })
     ));
     assert!(matches!(Port::by_name(eal, "a\0b"), Err(Error::Nul { .. })));
+    let (a, _b) = Port::ring_pair(eal, "ua", "ub", 1).expect("ring pair");
+    match Port::by_id(eal, a.id()) {
+        Err(e @ Error::PortInUse { .. }) => assert!(e.to_string().contains("net_ring_ua"), "{e}"),
+        other => panic!("a second Port on one id: {other:?}"),
+    }
+    let again = Port::by_name(eal, "net_ring_ua");
+    assert!(matches!(again, Err(Error::PortInUse { .. })), "{again:?}");
 }
 
 fn bad_devargs_are_errors(eal: &Eal) {

@@ -99,8 +99,14 @@ impl Drop for PortShared {
         if let Err(e) = self.shut() {
             log::warn!("{e}");
         }
+        OPEN[usize::from(self.id)].store(false, Ordering::SeqCst);
     }
 }
+
+/// Which port ids a `Port` wraps: one `Port` per id, so that exactly one
+/// owner stops and closes each port.
+static OPEN: [AtomicBool; sys::RTE_MAX_ETHPORTS as usize] =
+    [const { AtomicBool::new(false) }; sys::RTE_MAX_ETHPORTS as usize];
 
 /// An ethdev port, owned by the control thread.
 #[derive(Debug)]
@@ -117,6 +123,10 @@ impl Port {
             return Err(Error::NoSuchPort { port: id });
         }
         let name = port_name(id).ok_or(Error::NoSuchPort { port: id })?;
+        // A valid id is below RTE_MAX_ETHPORTS. SeqCst: rare control-path use.
+        if OPEN[usize::from(id)].swap(true, Ordering::SeqCst) {
+            return Err(Error::PortInUse { port: id, name });
+        }
         Ok(Port {
             shared: Arc::new(PortShared {
                 id,
@@ -134,7 +144,8 @@ impl Port {
     }
 
     /// The port with id `id` (e.g. one created by `--vdev` on the EAL
-    /// command line). Close it once: two `Port`s on one id would both close.
+    /// command line). One `Port` per id: a second one is
+    /// [`Error::PortInUse`] until the first is closed.
     pub fn by_id(eal: &Eal, id: u16) -> Result<Port> {
         Port::open(eal, id, false, Vec::new())
     }
@@ -210,6 +221,7 @@ impl Port {
     /// rx queues filling from `pool`. The port must be stopped. Settings
     /// beyond the device's capabilities are refused before reaching it.
     pub fn configure(&mut self, cfg: &PortConfig, pool: &Mempool) -> Result<()> {
+        self.no_handles("configure")?;
         let info = self.info()?;
         self.check_capability(
             "rx queues",

@@ -29,9 +29,9 @@ impl Drop for Ring {
 
 impl Port {
     /// Two ports joined back to back by a pair of rings (the ring PMD): what
-    /// one sends the other receives. A virtual cable for tests. The names
-    /// must start with `net_ring` (the vdev bus picks the driver by prefix)
-    /// and be unique; `queues` rx and tx queues each.
+    /// one sends the other receives. A virtual cable for tests. The ring PMD
+    /// names the ports `net_ring_<name_a>` and `net_ring_<name_b>`; the
+    /// names must be unique in the process. `queues` rx and tx queues each.
     pub fn ring_pair(eal: &Eal, name_a: &str, name_b: &str, queues: u16) -> Result<(Port, Port)> {
         let mut a_to_b = Vec::new();
         let mut b_to_a = Vec::new();
