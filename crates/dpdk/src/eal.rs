@@ -11,7 +11,7 @@
 
 use std::ffi::{c_int, c_void, CString};
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use dpdk_sys as sys;
@@ -200,6 +200,16 @@ impl Eal {
                 reason: "it is not an enabled worker lcore",
             });
         }
+        // The lcore stays ours from launch to join: a second launch before
+        // the join would mix up the two works' return codes in EAL.
+        // SeqCst: control-path, once per launch. lcore < RTE_MAX_LCORE (it
+        // is an enabled worker).
+        if LAUNCHED[lcore as usize].swap(true, Ordering::SeqCst) {
+            return Err(Error::Lcore {
+                lcore,
+                reason: LCORE_BUSY,
+            });
+        }
         let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
         let out = Arc::clone(&slot);
         let job: Job = Box::new(move || {
@@ -218,6 +228,7 @@ impl Eal {
             // SAFETY: the launch failed, so the trampoline will never run and
             // `arg` is still ours to free (a Box<Job> from into_raw above).
             drop(unsafe { Box::from_raw(arg) });
+            LAUNCHED[lcore as usize].store(false, Ordering::SeqCst);
             return Err(Error::Lcore {
                 lcore,
                 reason: LCORE_BUSY,
@@ -231,6 +242,11 @@ impl Eal {
         })
     }
 }
+
+/// Worker lcores launched and not yet joined. A forgotten `Launched` keeps
+/// its lcore marked busy for good, which is safe.
+static LAUNCHED: [AtomicBool; sys::RTE_MAX_LCORE as usize] =
+    [const { AtomicBool::new(false) }; sys::RTE_MAX_LCORE as usize];
 
 /// Work sent to an lcore.
 type Job = Box<dyn FnOnce() + Send>;
@@ -287,7 +303,9 @@ impl<T> Launched<'_, T> {
         self.joined = true;
         // SAFETY: EAL is alive (the handle borrows an Eal); waiting on a
         // worker lcore blocks until its function returns.
-        unsafe { sys::rte_eal_wait_lcore(self.lcore) }
+        let ret = unsafe { sys::rte_eal_wait_lcore(self.lcore) };
+        LAUNCHED[self.lcore as usize].store(false, Ordering::SeqCst);
+        ret
     }
 }
 

@@ -68,6 +68,14 @@ fn launch_runs_closure_on_worker_and_joins(eal: &Eal) {
         .expect("launch");
     assert_eq!(work.lcore(), 1);
     assert_eq!(work.join().expect("join"), (Some(1), 42));
+    // Finished but not joined: the lcore is still taken until the join.
+    let quick = eal.launch(1, || 1).expect("launch");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(matches!(
+        eal.launch(1, || 2),
+        Err(Error::Lcore { lcore: 1, .. })
+    ));
+    assert_eq!(quick.join().expect("join"), 1);
     // The lcore is free again.
     let again = eal.launch(1, || "again").expect("second launch");
     assert_eq!(again.join().expect("join"), "again");
