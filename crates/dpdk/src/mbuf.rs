@@ -121,6 +121,25 @@ impl Mbuf {
         })
     }
 
+    /// Hints the CPU to fetch the first cache line of the data, a few frames
+    /// ahead of the one being parsed. No effect off x86-64.
+    #[inline]
+    pub fn prefetch_data(&self) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let m = self.head();
+            let p = m
+                .buf_addr
+                .cast::<u8>()
+                .wrapping_add(usize::from(m.data_off));
+            // SAFETY: SSE is part of the x86-64 baseline; a prefetch is only
+            // a hint and never faults, whatever the address.
+            unsafe {
+                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+            };
+        }
+    }
+
     /// The frame length over all segments (`pkt_len`).
     #[inline]
     pub fn len(&self) -> usize {

@@ -135,6 +135,7 @@ fn fresh_mbuf_has_default_headroom(eal: &Eal) {
     assert!(m.is_contiguous());
     assert!(m.is_exclusive());
     assert_eq!(m.refcount(), 1);
+    m.prefetch_data();
 }
 
 fn prepend_uses_headroom_up_to_its_limit(eal: &Eal) {
