@@ -25,7 +25,11 @@
     clippy::all,
     clippy::pedantic,
     clippy::undocumented_unsafe_blocks,
-    clippy::cast_lossless
+    clippy::cast_lossless,
+    rustdoc::broken_intra_doc_links,
+    rustdoc::invalid_html_tags,
+    rustdoc::bare_urls,
+    rustdoc::invalid_rust_codeblocks
 )]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
