@@ -3,7 +3,7 @@
 //! capabilities, starting and stopping, link state, MAC address, statistics.
 //!
 //! Threads: a [`Port`] belongs to the control thread. The data path uses
-//! [`RxQueue`](crate::RxQueue) and [`TxQueue`](crate::TxQueue) handles taken
+//! [`RxQueue`] and [`TxQueue`] handles taken
 //! from it, one owner thread each. The port stays open while any handle
 //! lives; [`Port::stop`] and [`Port::close`] refuse while handles are out.
 
