@@ -84,6 +84,11 @@ impl VhostConfig {
 
     /// Creates the vhost port. Configure and start it like any port; the
     /// link comes up when the guest's driver is ready ([`PortEvent::Link`]).
+    ///
+    /// In server mode, a socket file left at `iface` by a process that died
+    /// (nobody accepts on it) is removed first: the vhost library would fail
+    /// to bind over it when the port is configured. A socket someone still
+    /// listens on is left alone, and configuring the port then fails.
     pub fn probe(&self, eal: &Eal) -> Result<Port> {
         if !self.name.starts_with("net_vhost") {
             return Err(Error::Probe {
@@ -91,7 +96,28 @@ impl VhostConfig {
                 errno: Errno::EINVAL,
             });
         }
+        if !self.client {
+            remove_stale_socket(&self.iface);
+        }
         Port::probe(eal, &self.devargs())
+    }
+}
+
+/// Removes `path` if it is a Unix socket that refuses connections (its
+/// server is gone).
+fn remove_stale_socket(path: &std::path::Path) {
+    use std::os::unix::fs::FileTypeExt;
+    let is_socket = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket());
+    if !is_socket {
+        return;
+    }
+    if let Err(e) = std::os::unix::net::UnixStream::connect(path) {
+        if e.kind() == std::io::ErrorKind::ConnectionRefused {
+            match std::fs::remove_file(path) {
+                Ok(()) => log::info!("removed stale vhost-user socket {}", path.display()),
+                Err(e) => log::warn!("cannot remove stale socket {}: {e}", path.display()),
+            }
+        }
     }
 }
 

@@ -37,6 +37,10 @@ fn main() {
                 "vhost_serves_a_testpmd_guest_in_another_process",
                 vhost_serves_a_testpmd_guest_in_another_process,
             ),
+            (
+                "vhost_server_on_a_stale_socket_file",
+                vhost_server_on_a_stale_socket_file,
+            ),
         ],
     )
 }
@@ -394,4 +398,36 @@ fn vhost_serves_a_testpmd_guest_in_another_process(eal: &Eal) {
     vhost.close().map_err(|(_, e)| e).expect("close vhost");
     let _ = std::fs::remove_file(&sock);
     assert_eq!(pool.in_use(), 0);
+}
+
+/// What a crashed switch leaves behind: a socket file nobody listens on,
+/// which the vhost port replaces. A socket someone listens on is not taken.
+fn vhost_server_on_a_stale_socket_file(eal: &Eal) {
+    let sock = format!("/tmp/nvo-test-vhost-stale-{}.sock", std::process::id());
+    let _ = std::fs::remove_file(&sock);
+    drop(std::os::unix::net::UnixListener::bind(&sock).expect("bind"));
+    assert!(std::path::Path::new(&sock).exists());
+    let pool = Mempool::create(eal, "vhost_stale", 1023, 0, DEFAULT_DATA_ROOM, None).expect("pool");
+    let (vhost, virtio) = connect(eal, 4, 1, &sock, &pool, &pool);
+    let up = wait_link_up(&vhost);
+    virtio
+        .close()
+        .map_err(|(_, e)| e)
+        .expect("close virtio_user");
+    vhost.close().map_err(|(_, e)| e).expect("close vhost");
+    let _ = std::fs::remove_file(&sock);
+    assert!(up, "a guest could not connect over a stale socket file");
+
+    let live = std::os::unix::net::UnixListener::bind(&sock).expect("bind");
+    let mut busy = VhostConfig::new("net_vhost5", &sock)
+        .probe(eal)
+        .expect("probe");
+    let refused = busy.configure(&PortConfig::default(), &pool);
+    assert!(
+        matches!(refused, Err(nvo_dpdk::Error::Port { .. })),
+        "{refused:?}"
+    );
+    drop(busy);
+    drop(live);
+    let _ = std::fs::remove_file(&sock);
 }
