@@ -279,6 +279,7 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             None => Bound::Unbounded,
         };
         let mut last = None;
+        let mut seen = 0;
         let mut stale = Vec::new();
         for (&k, e) in self
             .macs
@@ -287,6 +288,7 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             .take(AGE_SLICE)
         {
             last = Some(k);
+            seen += 1;
             let old = e
                 .seen
                 .is_some_and(|s| now.saturating_duration_since(s).as_secs() > max);
@@ -294,8 +296,8 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
                 stale.push(k);
             }
         }
-        // Past the end: the next slice starts over.
-        self.macs.cursor = last;
+        // A short slice reached the end: the next one starts over.
+        self.macs.cursor = if seen < AGE_SLICE { None } else { last };
         for &k in &stale {
             self.remove_entry(k);
         }

@@ -4,14 +4,14 @@
 //! record of type CHANGE_TO_EXCLUDE_MODE with no source (a join of all
 //! sources).
 //!
-//! Departure: the switch does not answer queries (the workers punt only
-//! ICMP and ICMPv6 without extension headers, so IGMP and MLD queries never
-//! reach it); it sends its reports unsolicited every [`REPORT_PERIOD`]
-//! instead, well inside the default membership timeout of 260 s (RFC 3376
-//! §8.4, RFC 3810 §9.4), which keeps routers and snooping switches
-//! forwarding the groups. It never sends a leave: groups dropped by a
-//! reload time out. TODO: answer queries and leave on reload once the
-//! pipeline punts IGMP and MLD.
+//! Reports go out at start and every [`REPORT_PERIOD`], well inside the
+//! default membership timeout of 260 s (RFC 3376 §8.4, RFC 3810 §9.4), and
+//! within a second of a query the workers punt. Departures: a query's
+//! maximum response time and group-specific queries are not looked at
+//! (every query gets the full report), and the switch never sends a leave:
+//! groups dropped by a reload time out. MLD queries come behind a
+//! Hop-by-Hop header, which the workers do not punt today, so MLDv2
+//! membership rests on the periodic reports alone.
 //!
 //! IGMPv3 report in an IPv4 header with the Router Alert option (RFC 2113),
 //! TTL 1, to 224.0.0.22:
@@ -210,5 +210,66 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
         }
         self.stats.reports += sent as u64;
         sent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 4]);
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// scapy: `Ether(dst="01:00:5e:00:00:16", src=MAC) / IP(src="198.18.0.1",
+    /// dst="224.0.0.22", ttl=1, tos=0xc0, id=0,
+    /// options=[IPOption_Router_Alert()]) / IGMPv3(type=0x22) /
+    /// IGMPv3mr(records=[IGMPv3gr(rtype=4, maddr="239.1.1.7"),
+    /// IGMPv3gr(rtype=4, maddr="239.1.1.8")])`.
+    const IGMPV3_SCAPY: &str = "01005e000016020000000004080046c000300000000001027ddec6120001\
+        e0000016940400002200f5ea0000000204000000ef01010704000000ef010108";
+
+    /// scapy: `Ether(dst="33:33:00:00:00:16", src=MAC) /
+    /// IPv6(src="fe80::ff:fe00:4", dst="ff02::16", hlim=1) /
+    /// IPv6ExtHdrHopByHop(options=[RouterAlert(value=0)]) /
+    /// ICMPv6MLReport2(records=[ICMPv6MLDMultAddrRec(rtype=4, dst="ff0e::1:7")])`.
+    const MLDV2_SCAPY: &str = "33330000001602000000000486dd6000000000240001fe800000000000\
+        00000000fffe000004ff0200000000000000000000000000163a000502000001008f0070f3000000\
+        0104000000ff0e0000000000000000000000010007";
+
+    #[test]
+    fn igmpv3_join_is_a_change_to_exclude_record_per_group_as_scapy_builds_it() {
+        let mut out = [0u8; 128];
+        let groups = [Ipv4Addr::new(239, 1, 1, 7), Ipv4Addr::new(239, 1, 1, 8)];
+        let n = igmpv3_report(MAC, Ipv4Addr::new(198, 18, 0, 1), &groups, &mut out).unwrap();
+        assert_eq!(out[..n], hex(IGMPV3_SCAPY)[..]);
+    }
+
+    #[test]
+    fn mldv2_join_from_the_link_local_address_as_scapy_builds_it() {
+        let mut out = [0u8; 128];
+        let g: Ipv6Addr = "ff0e::1:7".parse().unwrap();
+        let n = mldv2_report(MAC, &[g], &mut out).unwrap();
+        assert_eq!(out[..n], hex(MLDV2_SCAPY)[..]);
+    }
+
+    #[test]
+    fn link_local_address_is_the_modified_eui64() {
+        let ll = link_local(MacAddr([0x52, 0x54, 0, 0x12, 0x34, 0x56]));
+        assert_eq!(ll, "fe80::5054:ff:fe12:3456".parse::<Ipv6Addr>().unwrap());
+    }
+
+    #[test]
+    fn a_short_buffer_is_refused() {
+        let mut out = [0u8; 40];
+        let g = [Ipv4Addr::new(239, 1, 1, 7)];
+        assert!(igmpv3_report(MAC, Ipv4Addr::LOCALHOST, &g, &mut out).is_err());
+        let g6: [Ipv6Addr; 1] = ["ff0e::1".parse().unwrap()];
+        assert!(mldv2_report(MAC, &g6, &mut out).is_err());
     }
 }

@@ -19,6 +19,12 @@ use super::{ControlPlane, Transmit};
 
 /// TTL / hop limit of echo replies.
 const TTL: u8 = 64;
+/// IP protocol number of IGMP.
+const IGMP: Protocol = Protocol(2);
+/// IGMP membership query (RFC 3376 §4.1).
+const IGMP_QUERY: u8 = 0x11;
+/// MLD listener query (RFC 3810 §5.1).
+const MLD_QUERY: u8 = 130;
 
 impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
     /// Handles one punted frame from switch port `port`; the frame is
@@ -50,7 +56,7 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             EtherType::ARP => self.on_arp(port, u, data, f.payload(), now),
             EtherType::IPV4 => {
                 let ours = self.cfg.uplinks[u].ipv4?.addr;
-                self.on_ipv4(f.src(), f.payload(), ours, mac)
+                self.on_ipv4(f.src(), f.payload(), ours, mac, now)
             }
             EtherType::IPV6 => {
                 let ours = self.cfg.uplinks[u].ipv6?.addr;
@@ -87,8 +93,13 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
         payload: &[u8],
         ours: Ipv4Addr,
         mac: MacAddr,
+        now: Instant,
     ) -> Option<usize> {
         let ip = ipv4::Packet::new_checked(payload).ok()?;
+        if ip.protocol() == IGMP && ip.payload().first() == Some(&IGMP_QUERY) {
+            self.query_heard(now);
+            return None;
+        }
         if ip.dst() != ours || ip.protocol() != Protocol::ICMP || ip.is_fragment() {
             return None;
         }
@@ -133,6 +144,10 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             return None;
         }
         let icmp = icmpv6::Packet::new_checked(ip.upper_payload()).ok()?;
+        if icmp.msg_type() == MLD_QUERY {
+            self.query_heard(now);
+            return None;
+        }
         match icmpv6::Repr::parse(&icmp, ip.src(), ip.dst()).ok()? {
             icmpv6::Repr::NeighborSolicit { target, lladdr } if target == ours => {
                 if let Some(l) = lladdr {
@@ -154,6 +169,15 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
                 ipv6_then(&mut self.scratch, at, ours, ip.src(), TTL, &reply).ok()
             }
             _ => None,
+        }
+    }
+
+    /// A membership query was heard: report within a second (at most one
+    /// report a second however many queries come).
+    fn query_heard(&mut self, now: Instant) {
+        let soon = now + std::time::Duration::from_secs(1);
+        if self.next_report.map_or(true, |t| t > soon) {
+            self.next_report = Some(soon);
         }
     }
 }

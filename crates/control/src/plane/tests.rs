@@ -1,1 +1,0 @@
-//! Tests of the control thread over `VecFrame`s and a recording transmitter.
