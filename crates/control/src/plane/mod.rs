@@ -29,6 +29,7 @@ use nvo_packet::ethernet::MacAddr;
 use crate::config::{Config, PortRef};
 
 mod build;
+mod inject;
 mod learning;
 mod mgmt;
 mod multicast;
@@ -40,7 +41,8 @@ mod stats;
 #[cfg(test)]
 mod tests;
 
-pub use multicast::{igmpv3_report, mldv2_report};
+pub use inject::Inject;
+pub use multicast::{igmpv3_report, link_local, mldv2_report};
 
 use build::Tunnels;
 use learning::Macs;
@@ -63,8 +65,9 @@ const PUNT_BUDGET: usize = 64;
 /// How often neighbour timers and aging run.
 const TIMER_PERIOD: Duration = Duration::from_millis(100);
 
-/// How the control thread sends its own frames: it owns a transmit queue
-/// of its own on every port, so it never shares one with a worker.
+/// How the control thread sends its own frames: through a transmit queue
+/// of its own on every port, or through the workers' inject queues
+/// ([`Inject`]), so that it never shares a transmit queue with a worker.
 /// Called only from the control thread.
 pub trait Transmit<F: Frame> {
     /// An empty frame (length 0) with headroom, to build a frame in with
@@ -284,6 +287,12 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
     /// Names the configuration file that a reload request reads again.
     pub fn set_config_path(&mut self, path: impl Into<PathBuf>) {
         self.path = Some(path.into());
+    }
+
+    /// The control thread's transmit side, to finish setting it up once
+    /// the worker links exist (see [`Inject::attach`]).
+    pub fn transmit_mut(&mut self) -> &mut T {
+        &mut self.tx
     }
 
     /// The port numbering.

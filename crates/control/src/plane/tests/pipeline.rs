@@ -78,3 +78,26 @@ fn a_vm_frame_to_an_unknown_mac_floods_into_the_tunnel_once_resolved() {
         nvo_table::Dest::Local(BLUE1)
     );
 }
+
+#[test]
+fn frames_of_the_control_thread_leave_through_a_workers_inject_queue() {
+    let cfg = Config::from_str(CONFIG, "t.toml").unwrap();
+    let inject = crate::plane::Inject::new(|| Some(VecFrame::new(&[])));
+    let (mut plane, links) = ControlPlane::new(cfg, 2, &[OUR_MAC], inject).unwrap();
+    // Unattached, the first round's requests are refused.
+    assert!(plane.poll(Instant::now()) > 0);
+    assert!(plane.stats.tx_refused > 0);
+    plane.transmit_mut().attach(&links);
+    let mut pipe = pipeline(&links[0]);
+    // The next round of requests (a second later) goes to worker 0.
+    assert!(plane.poll(Instant::now() + Duration::from_millis(1100)) > 0);
+    assert_eq!(
+        pipe.take_injected(),
+        3,
+        "two ARP requests and one solicitation"
+    );
+    let out = pipe.output(UP).unwrap();
+    assert_eq!(out.len(), 3);
+    assert_eq!(&out[0].data()[..6], &MacAddr::BROADCAST.0);
+    assert_eq!(links[1].chan.inject.len(), 0);
+}

@@ -13,6 +13,16 @@ fn only_answer(rig: &Rig) -> Vec<u8> {
     f
 }
 
+/// Punts `frame` from the uplink and checks that nothing answers it.
+#[track_caller]
+fn unanswered(frame: &[u8]) {
+    let mut rig = started();
+    rig.punt(UP, frame);
+    rig.poll_at(0.01);
+    assert!(rig.take().is_empty());
+    assert_eq!(rig.plane.stats.ignored, 1);
+}
+
 /// A rig past its first poll, with nothing sent yet.
 fn started() -> Rig {
     let mut rig = Rig::new();
@@ -49,17 +59,12 @@ fn arp_request_for_our_vtep_address_is_answered_byte_for_byte() {
 
 #[test]
 fn arp_request_for_another_address_is_dropped() {
-    let mut rig = started();
-    let req = arp_frame(
+    unanswered(&arp_frame(
         arp::Operation::REQUEST,
         MacAddr::BROADCAST,
         (PEER_MAC, peer4()),
         (MacAddr::default(), Ipv4Addr::new(198, 18, 0, 9)),
-    );
-    rig.punt(UP, &req);
-    rig.poll_at(0.01);
-    assert!(rig.take().is_empty());
-    assert_eq!(rig.plane.stats.ignored, 1);
+    ));
 }
 
 #[test]
@@ -105,15 +110,11 @@ fn neighbor_solicitation_for_our_vtep_address_gets_an_advert() {
 
 #[test]
 fn neighbor_solicitation_for_another_address_is_dropped() {
-    let mut rig = started();
     let ns = icmpv6::Repr::NeighborSolicit {
         target: "2001:db8::99".parse().unwrap(),
         lladdr: Some(PEER_MAC),
     };
-    let f = icmpv6_frame(OUR_MAC, PEER_MAC, peer6(), our6(), 255, &ns);
-    rig.punt(UP, &f);
-    rig.poll_at(0.01);
-    assert!(rig.take().is_empty());
+    unanswered(&icmpv6_frame(OUR_MAC, PEER_MAC, peer6(), our6(), 255, &ns));
 }
 
 #[test]
@@ -150,16 +151,13 @@ fn icmp_echo_to_our_vtep_gets_an_echo_reply() {
 
 #[test]
 fn icmp_echo_to_another_address_is_dropped() {
-    let mut rig = started();
     let req = icmpv4::Repr::EchoRequest {
         ident: 1,
         seq: 1,
         data: b"x",
     };
     let other = Ipv4Addr::new(198, 18, 0, 9);
-    rig.punt(UP, &icmpv4_frame(OUR_MAC, PEER_MAC, peer4(), other, &req));
-    rig.poll_at(0.01);
-    assert!(rig.take().is_empty());
+    unanswered(&icmpv4_frame(OUR_MAC, PEER_MAC, peer4(), other, &req));
 }
 
 #[test]
