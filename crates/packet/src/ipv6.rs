@@ -86,7 +86,14 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if b.len() < end {
             return Err(Error::Truncated);
         }
-        let (upper_offset, upper, fragment) = walk(&b[..end], Protocol(b[field::NEXT_HEADER]))?;
+        // The common case, no extension header, stays in registers; going
+        // through the walk's returned tuple cost a store-forwarding stall.
+        let next = Protocol(b[field::NEXT_HEADER]);
+        let (upper_offset, upper, fragment) = if is_extension(next) {
+            walk(&b[..end], next)?
+        } else {
+            (HEADER_LEN as u16, next, false)
+        };
         Ok(Packet {
             buffer,
             upper_offset,
@@ -197,25 +204,16 @@ fn addr(s: &[u8]) -> [u8; 16] {
     a
 }
 
-/// Walks the chain inside `pkt` (cut at the payload's end) from `next`.
-#[inline]
-fn walk(pkt: &[u8], next: Protocol) -> Result<(u16, Protocol, bool)> {
-    if !is_extension(next) {
-        return Ok((HEADER_LEN as u16, next, false));
-    }
-    walk_slow(pkt, next)
-}
-
 /// Whether the walk continues past `p`.
 #[inline(always)]
 fn is_extension(p: Protocol) -> bool {
     matches!(p.0, 0 | 43 | 44 | 51 | 60 | 135 | 139 | 140)
 }
 
-/// The walk through extension headers, apart so that the common case of
-/// none stays small enough to inline.
+/// Walks the extension chain inside `pkt` (cut at the payload's end) from
+/// `next`; apart and cold so that the common case of none stays inline.
 #[cold]
-fn walk_slow(pkt: &[u8], mut next: Protocol) -> Result<(u16, Protocol, bool)> {
+fn walk(pkt: &[u8], mut next: Protocol) -> Result<(u16, Protocol, bool)> {
     let mut at = HEADER_LEN;
     let mut fragment = false;
     for _ in 0..=MAX_EXT_HEADERS {

@@ -17,6 +17,32 @@
 //!
 //! Nothing here allocates, locks or logs, and every function may be called
 //! from any thread: the types are plain data.
+//!
+//! The data path in a nutshell (templates and the decap config are built on
+//! the control thread and published to workers):
+//!
+//! ```
+//! use nvo_packet::{decap, flow, template, toeplitz, ethernet::MacAddr};
+//!
+//! let (a, b) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+//! let cfg = template::Config::new(
+//!     template::TunnelKind::Vxlan, a, b, MacAddr([2, 0, 0, 0, 0, 1]), MacAddr([2, 0, 0, 0, 0, 2]), 5000,
+//! );
+//! let t = template::Template::new(&cfg).unwrap();
+//!
+//! // A frame with `t.len()` bytes of room in front (an mbuf after prepend).
+//! let inner = [0u8; 60];
+//! let mut pkt = vec![0u8; t.len() + inner.len()];
+//! pkt[t.len()..].copy_from_slice(&inner);
+//! // The inner flow hash, or the NIC's RSS hash when there is one.
+//! let hash = flow::hash(&toeplitz::DEFAULT, &pkt[t.len()..], flow::Symmetry::Directional);
+//! t.encap(&mut pkt, hash).unwrap();
+//!
+//! // The receiving VTEP.
+//! let rx = decap::Config::new(Some("192.0.2.2".parse().unwrap()), None);
+//! let d = decap::decap(&rx, &pkt).unwrap();
+//! assert_eq!((d.vni, d.inner(&pkt)), (5000, &inner[..]));
+//! ```
 
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]

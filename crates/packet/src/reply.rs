@@ -85,7 +85,7 @@ pub fn neighbor_advert(solicit: &[u8], mac: MacAddr, out: &mut [u8]) -> Result<u
     } else {
         lladdr.unwrap_or(f.src())
     };
-    ipv6_message(out, dst_mac, mac, target, dst, 255, &na)
+    icmpv6_frame(out, dst_mac, mac, target, dst, 255, &na)
 }
 
 /// Tells the sender of `frame` (an Ethernet frame holding an IPv4 packet
@@ -140,10 +140,13 @@ pub fn icmpv6_packet_too_big(
         mtu,
         data: &quoted[..quoted.len().min(max)],
     };
-    ipv6_message(out, f.src(), from_mac, from_ip, ip.src(), TTL, &ptb)
+    icmpv6_frame(out, f.src(), from_mac, from_ip, ip.src(), TTL, &ptb)
 }
 
-fn ipv6_message(
+/// Writes an untagged Ethernet frame holding an IPv6 header and the ICMPv6
+/// message `msg` (checksum filled) at the front of `out`; returns its length.
+/// The building block of the builders above, for other ICMPv6 messages.
+pub fn icmpv6_frame(
     out: &mut [u8],
     dst_mac: MacAddr,
     src_mac: MacAddr,
@@ -163,7 +166,7 @@ fn ipv6_message(
         ecn: Ecn::NotEct,
         flow_label: 0,
     };
-    let at = at + r.emit(&mut out[at..])?;
+    let at = at + r.emit(out.get_mut(at..).ok_or(Error::Truncated)?)?;
     Ok(at + msg.emit(out.get_mut(at..).ok_or(Error::Truncated)?, src, dst)?)
 }
 
@@ -203,7 +206,7 @@ mod tests {
             lladdr: Some(VM),
         };
         let mut req = [0u8; 86];
-        let n = ipv6_message(
+        let n = icmpv6_frame(
             &mut req,
             MacAddr([0x33, 0x33, 0xff, 0, 0, 2]),
             VM,
