@@ -11,7 +11,7 @@ PACKAGES=(
     # DPDK runtime and its tools (dpdk-testpmd is in dpdk-dev)
     dpdk dpdk-dev
     # test peers and dissection
-    iproute2 ethtool tshark python3-scapy
+    iproute2 iputils-ping ethtool tshark python3-scapy
     qemu-system-x86 openvswitch-switch etcd-server
 )
 

@@ -8,6 +8,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod ctl;
+mod report;
+mod run;
+mod worker;
+
 /// The version line: nvo's own, the tree it was built from, and the DPDK
 /// release it was compiled against.
 const LONG_VERSION: &str = concat!(
@@ -40,24 +45,16 @@ enum Command {
         #[arg(short, long, default_value = "/run/nvo/nvo.sock")]
         socket: PathBuf,
         #[command(subcommand)]
-        command: CtlCommand,
+        command: ctl::CtlCommand,
     },
-}
-
-#[derive(Subcommand)]
-enum CtlCommand {
-    /// Show the ports and their counters.
-    Ports,
 }
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { config } => Err(anyhow::anyhow!("{}: not yet", config.display())),
-        Command::Ctl { socket, command: _ } => {
-            Err(anyhow::anyhow!("{}: not yet", socket.display()))
-        }
+        Command::Run { config } => run::run(&config),
+        Command::Ctl { socket, command } => ctl::ctl(&socket, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
