@@ -305,6 +305,22 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
         stale.len()
     }
 
+    /// Forgets what was learned on local port `p`, whose peer went away:
+    /// frames for those addresses flood again until they are seen
+    /// elsewhere (a VM that moved to another host) or back on `p`.
+    pub(crate) fn flush_port(&mut self, p: u16) {
+        let keys: Vec<Key> = self
+            .macs
+            .map
+            .iter()
+            .filter(|(_, e)| e.origin == Origin::Learned && e.port == Some(p))
+            .map(|(&k, _)| k)
+            .collect();
+        for k in keys {
+            self.remove_entry(k);
+        }
+    }
+
     /// Forgets every learned entry of domain `d` (learning turned off).
     pub(crate) fn flush_learned(&mut self, d: u16) {
         let lo = Key::new(d, [0; 6]);

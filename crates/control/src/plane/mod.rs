@@ -312,13 +312,17 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
 
     /// Records that the link of `port` went up or down (a vhost-user peer
     /// connected or left, a NIC link changed) and publishes at once, so
-    /// that workers stop sending to a port that is gone.
+    /// that workers stop sending to a port that is gone. What was learned
+    /// on a port that goes down is forgotten.
     pub fn set_link(&mut self, port: u16, up: bool) {
         let Some(l) = self.links.get_mut(usize::from(port)) else {
             return;
         };
         if *l != up {
             *l = up;
+            if !up {
+                self.flush_port(port);
+            }
             log::info!(
                 "port {} is {}",
                 self.port_name(port),

@@ -2,7 +2,7 @@
 //! summed, and the control thread's own (plain integers: only the control
 //! thread writes or reads them).
 
-use nvo_dataplane::counters::{Counter, Counters};
+use nvo_dataplane::counters::{Counter, Counters, DomainCounters, PortCounters, VtepCounters};
 use nvo_dataplane::{Discard, Frame};
 
 use super::{ControlPlane, Transmit};
@@ -41,178 +41,200 @@ pub(crate) struct PlaneStats {
     pub(crate) aged: u64,
 }
 
+/// Reads one counter of one object (port, domain, VTEP) of a worker.
+type Field<C> = fn(&C) -> &Counter;
+
+const PORT_FAMILIES: [(&str, &str, Field<PortCounters>); 4] = [
+    ("nvo_port_rx_frames_total", "Frames received.", |c| {
+        &c.rx_frames
+    }),
+    ("nvo_port_rx_bytes_total", "Bytes received.", |c| {
+        &c.rx_bytes
+    }),
+    ("nvo_port_tx_frames_total", "Frames transmitted.", |c| {
+        &c.tx_frames
+    }),
+    ("nvo_port_tx_bytes_total", "Bytes transmitted.", |c| {
+        &c.tx_bytes
+    }),
+];
+
+const DOMAIN_FAMILIES: [(&str, &str, Field<DomainCounters>); 5] = [
+    (
+        "nvo_domain_from_vm_frames_total",
+        "Frames from the domain's VM ports.",
+        |c| &c.from_vm,
+    ),
+    (
+        "nvo_domain_from_tunnel_frames_total",
+        "Frames from the domain's tunnels.",
+        |c| &c.from_tunnel,
+    ),
+    (
+        "nvo_domain_to_tunnel_frames_total",
+        "Frames sent into the domain's tunnels.",
+        |c| &c.to_tunnel,
+    ),
+    (
+        "nvo_domain_flooded_frames_total",
+        "Frames flooded (once per frame).",
+        |c| &c.flooded,
+    ),
+    (
+        "nvo_domain_learn_events_total",
+        "Learn events sent to the control thread.",
+        |c| &c.learned,
+    ),
+];
+
+const VTEP_FAMILIES: [(&str, &str, Field<VtepCounters>); 4] = [
+    (
+        "nvo_vtep_tx_frames_total",
+        "Tunnel frames sent to the VTEP.",
+        |c| &c.tx_frames,
+    ),
+    (
+        "nvo_vtep_tx_bytes_total",
+        "Tunnel bytes sent to the VTEP.",
+        |c| &c.tx_bytes,
+    ),
+    (
+        "nvo_vtep_rx_frames_total",
+        "Tunnel frames received from the VTEP.",
+        |c| &c.rx_frames,
+    ),
+    (
+        "nvo_vtep_rx_bytes_total",
+        "Tunnel bytes received from the VTEP.",
+        |c| &c.rx_bytes,
+    ),
+];
+
+const WORKER_FAMILIES: [(&str, &str, Field<Counters>); 7] = [
+    (
+        "nvo_punted_frames_total",
+        "Frames handed to the control thread.",
+        |c| &c.punted,
+    ),
+    (
+        "nvo_flood_copies_total",
+        "Extra frames made by flooding.",
+        |c| &c.copies,
+    ),
+    (
+        "nvo_generated_frames_total",
+        "Frames built or injected for workers to send.",
+        |c| &c.generated,
+    ),
+    (
+        "nvo_learn_lost_total",
+        "Learn events lost to a full queue.",
+        |c| &c.learn_lost,
+    ),
+    (
+        "nvo_busy_cycles_total",
+        "Cycles spent in polls that returned frames.",
+        |c| &c.busy_cycles,
+    ),
+    (
+        "nvo_busy_frames_total",
+        "Frames processed in those polls.",
+        |c| &c.busy_frames,
+    ),
+    (
+        "nvo_idle_polls_total",
+        "Polls that returned no frame.",
+        |c| &c.idle_polls,
+    ),
+];
+
 impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
     /// Every counter, summed over workers, as metric families: per port,
     /// per domain, per VTEP, per drop reason, totals, busy cycles, and the
     /// control thread's own.
     pub fn counters(&self) -> Vec<CounterSet> {
-        let sum = |f: &dyn Fn(&Counters) -> &Counter| -> u64 {
-            self.workers.iter().map(|w| f(&w.counters).get()).sum()
-        };
         let mut out = Vec::new();
-        let counter = |name: &str, help: &str| CounterSet::new(name, help, MetricKind::Counter);
-
         let ports: Vec<String> = (0..self.layout.len() as u16)
             .map(|p| self.port_name(p))
             .collect();
-        type PortField = fn(&nvo_dataplane::counters::PortCounters) -> &Counter;
-        let port_sets: [(&str, &str, PortField); 4] = [
-            ("nvo_port_rx_frames_total", "Frames received.", |c| {
-                &c.rx_frames
-            }),
-            ("nvo_port_rx_bytes_total", "Bytes received.", |c| {
-                &c.rx_bytes
-            }),
-            ("nvo_port_tx_frames_total", "Frames transmitted.", |c| {
-                &c.tx_frames
-            }),
-            ("nvo_port_tx_bytes_total", "Bytes transmitted.", |c| {
-                &c.tx_bytes
-            }),
-        ];
-        for (name, help, field) in port_sets {
-            let mut set = counter(name, help);
-            for (p, pname) in ports.iter().enumerate() {
-                let v = sum(&|c| field(&c.ports[p]));
-                set.push(&[("port", pname)], v);
-            }
-            out.push(set);
+        for (name, help, field) in PORT_FAMILIES {
+            out.push(self.family(name, help, "port", &ports, |c, i| field(&c.ports[i])));
         }
-
-        type DomainField = fn(&nvo_dataplane::counters::DomainCounters) -> &Counter;
-        let domain_sets: [(&str, &str, DomainField); 5] = [
-            (
-                "nvo_domain_from_vm_frames_total",
-                "Frames from the domain's VM ports.",
-                |c| &c.from_vm,
-            ),
-            (
-                "nvo_domain_from_tunnel_frames_total",
-                "Frames from the domain's tunnels.",
-                |c| &c.from_tunnel,
-            ),
-            (
-                "nvo_domain_to_tunnel_frames_total",
-                "Frames sent into the domain's tunnels.",
-                |c| &c.to_tunnel,
-            ),
-            (
-                "nvo_domain_flooded_frames_total",
-                "Frames flooded (once per frame).",
-                |c| &c.flooded,
-            ),
-            (
-                "nvo_domain_learn_events_total",
-                "Learn events sent to the control thread.",
-                |c| &c.learned,
-            ),
-        ];
-        for (name, help, field) in domain_sets {
-            let mut set = counter(name, help);
-            for (d, dom) in self.cfg.domains.iter().enumerate() {
-                let v = sum(&|c| field(&c.domains[d]));
-                set.push(&[("domain", &dom.name)], v);
-            }
-            out.push(set);
+        let domains: Vec<String> = self.cfg.domains.iter().map(|d| d.name.clone()).collect();
+        for (name, help, field) in DOMAIN_FAMILIES {
+            out.push(self.family(name, help, "domain", &domains, |c, i| field(&c.domains[i])));
         }
         let mut macs = CounterSet::new(
             "nvo_domain_mac_entries",
             "MAC table entries.",
             MetricKind::Gauge,
         );
-        for (d, dom) in self.cfg.domains.iter().enumerate() {
-            macs.push(&[("domain", &dom.name)], self.macs.count_domain(d as u16));
+        for (d, name) in domains.iter().enumerate() {
+            macs.push(&[("domain", name)], self.macs.count_domain(d as u16));
         }
         out.push(macs);
-
-        type VtepField = fn(&nvo_dataplane::counters::VtepCounters) -> &Counter;
-        let vtep_sets: [(&str, &str, VtepField); 4] = [
-            (
-                "nvo_vtep_tx_frames_total",
-                "Tunnel frames sent to the VTEP.",
-                |c| &c.tx_frames,
-            ),
-            (
-                "nvo_vtep_tx_bytes_total",
-                "Tunnel bytes sent to the VTEP.",
-                |c| &c.tx_bytes,
-            ),
-            (
-                "nvo_vtep_rx_frames_total",
-                "Tunnel frames received from the VTEP.",
-                |c| &c.rx_frames,
-            ),
-            (
-                "nvo_vtep_rx_bytes_total",
-                "Tunnel bytes received from the VTEP.",
-                |c| &c.rx_bytes,
-            ),
-        ];
         let counted = self.tunnels.vteps.len().min(super::VTEP_COUNTERS);
-        for (name, help, field) in vtep_sets {
-            let mut set = counter(name, help);
-            for (v, ip) in self.tunnels.vteps[..counted].iter().enumerate() {
-                let n = sum(&|c| field(&c.vteps[v]));
-                set.push(&[("vtep", &ip.to_string())], n);
-            }
+        let vteps: Vec<String> = self.tunnels.vteps[..counted]
+            .iter()
+            .map(|ip| ip.to_string())
+            .collect();
+        for (name, help, field) in VTEP_FAMILIES {
+            out.push(self.family(name, help, "vtep", &vteps, |c, i| field(&c.vteps[i])));
+        }
+        let reasons: Vec<String> = (0..Discard::COUNT)
+            .filter_map(Discard::from_index)
+            .map(|r| r.name().to_string())
+            .collect();
+        out.push(self.family(
+            "nvo_drops_total",
+            "Frames dropped, by reason.",
+            "reason",
+            &reasons,
+            |c, i| &c.drops[i],
+        ));
+        for (name, help, field) in WORKER_FAMILIES {
+            let mut set = CounterSet::new(name, help, MetricKind::Counter);
+            set.push(&[], self.sum(|c| field(c)));
             out.push(set);
         }
+        out.push(self.totals_family());
+        out.push(self.control_family());
+        let mut entries =
+            CounterSet::new("nvo_mac_entries", "MAC table entries.", MetricKind::Gauge);
+        entries.push(&[], self.table.len() as u64);
+        out.push(entries);
+        out
+    }
 
-        let mut drops = counter("nvo_drops_total", "Frames dropped, by reason.");
-        for i in 0..Discard::COUNT {
-            if let Some(r) = Discard::from_index(i) {
-                drops.push(&[("reason", r.name())], sum(&|c| &c.drops[i]));
-            }
-        }
-        out.push(drops);
+    /// One counter summed over workers.
+    fn sum(&self, read: impl Fn(&Counters) -> &Counter) -> u64 {
+        self.workers.iter().map(|w| read(&w.counters).get()).sum()
+    }
 
-        type Field = fn(&Counters) -> &Counter;
-        let singles: [(&str, &str, Field); 7] = [
-            (
-                "nvo_punted_frames_total",
-                "Frames handed to the control thread.",
-                |c| &c.punted,
-            ),
-            (
-                "nvo_flood_copies_total",
-                "Extra frames made by flooding.",
-                |c| &c.copies,
-            ),
-            (
-                "nvo_generated_frames_total",
-                "ICMP errors built by workers.",
-                |c| &c.generated,
-            ),
-            (
-                "nvo_learn_lost_total",
-                "Learn events lost to a full queue.",
-                |c| &c.learn_lost,
-            ),
-            (
-                "nvo_busy_cycles_total",
-                "Cycles spent in polls that returned frames.",
-                |c| &c.busy_cycles,
-            ),
-            (
-                "nvo_busy_frames_total",
-                "Frames processed in those polls.",
-                |c| &c.busy_frames,
-            ),
-            (
-                "nvo_idle_polls_total",
-                "Polls that returned no frame.",
-                |c| &c.idle_polls,
-            ),
-        ];
-        for (name, help, field) in singles {
-            let mut set = counter(name, help);
-            set.push(&[], sum(&|c| field(c)));
-            out.push(set);
+    /// A family with one sample per object, labelled `label`=its name;
+    /// `read(c, i)` is object `i`'s counter in one worker's counters.
+    fn family(
+        &self,
+        name: &str,
+        help: &str,
+        label: &str,
+        names: &[String],
+        read: impl Fn(&Counters, usize) -> &Counter,
+    ) -> CounterSet {
+        let mut set = CounterSet::new(name, help, MetricKind::Counter);
+        for (i, n) in names.iter().enumerate() {
+            set.push(&[(label, n)], self.sum(|c| read(c, i)));
         }
+        set
+    }
+
+    /// Frame totals over ports and workers.
+    fn totals_family(&self) -> CounterSet {
         let t = self.totals();
-        let mut totals = counter(
+        let mut set = CounterSet::new(
             "nvo_frames_total",
             "Frame totals over all ports and workers.",
+            MetricKind::Counter,
         );
         for (what, v) in [
             ("rx", t.rx),
@@ -222,14 +244,18 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             ("copies", t.copies),
             ("generated", t.generated),
         ] {
-            totals.push(&[("what", what)], v);
+            set.push(&[("what", what)], v);
         }
-        out.push(totals);
+        set
+    }
 
+    /// The control thread's own counts.
+    fn control_family(&self) -> CounterSet {
         let s = &self.stats;
-        let mut control = counter(
+        let mut set = CounterSet::new(
             "nvo_control_events_total",
             "What the control thread did, by event.",
+            MetricKind::Counter,
         );
         for (what, v) in [
             ("sent", s.sent),
@@ -247,13 +273,8 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             ("insert_refused", s.insert_refused),
             ("aged", s.aged),
         ] {
-            control.push(&[("event", what)], v);
+            set.push(&[("event", what)], v);
         }
-        out.push(control);
-        let mut entries =
-            CounterSet::new("nvo_mac_entries", "MAC table entries.", MetricKind::Gauge);
-        entries.push(&[], self.table.len() as u64);
-        out.push(entries);
-        out
+        set
     }
 }

@@ -225,3 +225,22 @@ fn a_full_table_refuses_and_counts_without_panicking() {
         "the shadow map holds what the table holds"
     );
 }
+
+#[test]
+fn a_port_going_down_forgets_what_it_learned() {
+    let mut rig = Rig::new();
+    rig.plane.set_link(BLUE1, true);
+    rig.plane.set_link(RED1, true);
+    learn(&rig, BLUE, mac(1), Location::Port(BLUE1));
+    for n in 1..=3 {
+        learn(&rig, RED, mac(n), Location::Port(RED1));
+    }
+    rig.poll_at(0.0);
+    rig.plane.set_link(RED1, false);
+    assert!(dest(&rig, BLUE, mac(1)).is_some());
+    for n in 1..=3 {
+        assert_eq!(dest(&rig, RED, mac(n)), None, "blocked ones too");
+    }
+    assert!(dest(&rig, RED, STATIC1).is_some());
+    assert_eq!(rig.plane.macs.per_port, vec![1, 0, 0, 0]);
+}
