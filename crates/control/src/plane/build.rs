@@ -95,11 +95,6 @@ pub(crate) fn multicast_mac(group: IpAddr) -> MacAddr {
     }
 }
 
-/// Whether `ip` is a multicast group address.
-pub(crate) fn is_multicast(ip: IpAddr) -> bool {
-    ip.is_multicast()
-}
-
 /// The decapsulation settings for `cfg`.
 ///
 /// `decap::Config` holds one IPv4 and one IPv6 local address and one UDP
@@ -193,7 +188,7 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
     fn template(&self, t: &TunnelEntry) -> Option<Template> {
         let u = self.layout.uplink(t.uplink)?;
         let local = self.local_addr(u, t.remote)?;
-        let next_hop_mac = if is_multicast(t.remote) {
+        let next_hop_mac = if t.remote.is_multicast() {
             multicast_mac(t.remote)
         } else {
             self.neighbours.mac(t.uplink, self.next_hop(u, t.remote)?)?

@@ -23,7 +23,9 @@ use crate::mgmt::{
 
 impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
     /// Answers one management request. Called by the control thread with
-    /// the requests it takes from `Requests::try_next`.
+    /// the requests it takes from `Requests::try_next`. `AddDomain`,
+    /// `DelDomain`, `AddPort` and `DelPort` answer `unsupported` for now;
+    /// `Reload` needs [`ControlPlane::set_config_path`].
     pub fn handle(&mut self, req: Request) -> Response {
         match req {
             Request::Version => Response::Version {
@@ -81,7 +83,7 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             .into_iter()
             .map(|(ip, (uplink, mut ds))| {
                 ds.sort_unstable();
-                let mac = if super::build::is_multicast(ip) {
+                let mac = if ip.is_multicast() {
                     Some(super::build::multicast_mac(ip))
                 } else {
                     self.layout

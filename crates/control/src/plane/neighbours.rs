@@ -164,7 +164,7 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
     /// Starts resolving the next hop of a new tunnel to `remote` out of
     /// uplink port `port`. Groups need none: their MAC is derived.
     pub(crate) fn watch_next_hop(&mut self, port: u16, remote: IpAddr) {
-        if super::build::is_multicast(remote) {
+        if remote.is_multicast() {
             return;
         }
         let Some(u) = self.layout.uplink(port) else {
