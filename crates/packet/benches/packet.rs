@@ -138,7 +138,11 @@ fn cycles(name: &str, mut f: impl FnMut()) {
         best_ns = best_ns.min(t.elapsed().as_nanos() as f64);
     }
     let n = f64::from(N);
-    println!("{name:<28} {:>7.1} cycles/frame {:>7.2} ns/frame", best as f64 / n, best_ns / n);
+    println!(
+        "{name:<28} {:>7.1} cycles/frame {:>7.2} ns/frame",
+        best as f64 / n,
+        best_ns / n
+    );
 }
 
 fn report_cycles() {

@@ -24,8 +24,10 @@
 //! Entropy comes from the hash's high bits because a NIC-supplied RSS hash
 //! has equal low bits for every frame of one receive queue.
 //!
-//! Known shortcomings: Geneve templates carry no options, the underlay
-//! cannot be VLAN-tagged, and tagged inner frames are refused rather than
+//! Geneve templates may carry up to [`MAX_GENEVE_OPTIONS`] bytes of options,
+//! fixed per template; options that change per frame are not supported.
+//!
+//! Known shortcomings: the underlay cannot be VLAN-tagged, and tagged inner frames are refused rather than
 //! stripped (RFC 7637 §4 asks NVGRE encapsulators to strip the tag; the
 //! data plane must do that before calling [`Template::encap`]).
 
@@ -127,6 +129,64 @@ pub struct Config {
     pub udp6_zero_checksum: bool,
     /// Encapsulate 802.1Q-tagged inner frames instead of refusing them.
     pub allow_inner_tags: bool,
+    /// Geneve options sent with every frame (Geneve only).
+    pub geneve_options: GeneveOptions,
+}
+
+/// The most Geneve option bytes a template carries.
+pub const MAX_GENEVE_OPTIONS: usize = 56;
+
+/// Encoded Geneve option TLVs that a template sends with every frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GeneveOptions {
+    bytes: [u8; MAX_GENEVE_OPTIONS],
+    len: u8,
+    critical: bool,
+}
+
+impl Default for GeneveOptions {
+    fn default() -> Self {
+        GeneveOptions {
+            bytes: [0; MAX_GENEVE_OPTIONS],
+            len: 0,
+            critical: false,
+        }
+    }
+}
+
+impl GeneveOptions {
+    /// Takes options already encoded (see [`geneve::GeneveOption::emit`]);
+    /// they must tile `encoded` exactly and fit [`MAX_GENEVE_OPTIONS`].
+    pub fn new(encoded: &[u8]) -> Result<GeneveOptions, ConfigError> {
+        if encoded.len() > MAX_GENEVE_OPTIONS || encoded.len() % 4 != 0 {
+            return Err(ConfigError::BadGeneveOptions);
+        }
+        // Reuse the receive-side walk: a header with these options must parse.
+        let mut probe = [0u8; geneve::HEADER_LEN + MAX_GENEVE_OPTIONS];
+        let end = geneve::HEADER_LEN + encoded.len();
+        probe[0] = (encoded.len() / 4) as u8;
+        probe[geneve::HEADER_LEN..end].copy_from_slice(encoded);
+        let p = geneve::Packet::new_checked(&probe[..end])
+            .map_err(|_| ConfigError::BadGeneveOptions)?;
+        let critical = p.iter_options().any(|o| o.critical());
+        let mut bytes = [0u8; MAX_GENEVE_OPTIONS];
+        bytes[..encoded.len()].copy_from_slice(encoded);
+        Ok(GeneveOptions {
+            bytes,
+            len: encoded.len() as u8,
+            critical,
+        })
+    }
+
+    /// The encoded options.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    /// Whether any option is critical, which sets the header's C bit.
+    pub fn critical(&self) -> bool {
+        self.critical
+    }
 }
 
 impl Config {
@@ -155,6 +215,7 @@ impl Config {
             ecn: EcnMode::Normal,
             udp6_zero_checksum: false,
             allow_inner_tags: false,
+            geneve_options: GeneveOptions::default(),
         }
     }
 }
@@ -172,6 +233,9 @@ pub enum ConfigError {
     BadPortRange(PortRange),
     /// A DSCP above 63.
     BadDscp(u8),
+    /// Geneve options that do not tile, are too long, or are given for
+    /// another tunnel kind.
+    BadGeneveOptions,
 }
 
 impl fmt::Display for ConfigError {
@@ -184,12 +248,19 @@ impl fmt::Display for ConfigError {
                 write!(f, "source port range {}-{} is empty", r.min, r.max)
             }
             ConfigError::BadDscp(d) => write!(f, "DSCP {d} is above 63"),
+            ConfigError::BadGeneveOptions => {
+                f.write_str("Geneve options are malformed or misplaced")
+            }
         }
     }
 }
 
-/// The longest template: Ethernet, IPv6, UDP, VXLAN or Geneve.
-pub const MAX_LEN: usize = ethernet::HEADER_LEN + ipv6::HEADER_LEN + udp::HEADER_LEN + 8;
+/// The longest template: Ethernet, IPv6, UDP, Geneve with options.
+pub const MAX_LEN: usize = ethernet::HEADER_LEN
+    + ipv6::HEADER_LEN
+    + udp::HEADER_LEN
+    + geneve::HEADER_LEN
+    + MAX_GENEVE_OPTIONS;
 
 /// Offset of the outer IP header in a template.
 const IP: usize = ethernet::HEADER_LEN;
@@ -238,6 +309,10 @@ impl Template {
         if d > 63 {
             return Err(ConfigError::BadDscp(d));
         }
+        let options = cfg.geneve_options.as_bytes();
+        if cfg.kind != TunnelKind::Geneve && !options.is_empty() {
+            return Err(ConfigError::BadGeneveOptions);
+        }
 
         let udp = cfg.kind != TunnelKind::Nvgre;
         let ip_len = if v6 {
@@ -246,7 +321,7 @@ impl Template {
             ipv4::HEADER_LEN
         };
         let l4 = IP + ip_len;
-        let len = l4 + cfg.kind.header_len();
+        let len = l4 + cfg.kind.header_len() + options.len();
         let mut h = [0u8; MAX_LEN];
         let wire = |r: crate::Result<usize>| r.expect("template fields were validated above");
 
@@ -314,10 +389,10 @@ impl Template {
                 wire(u.emit(&mut h[l4..], None));
                 let g = geneve::Repr {
                     oam: false,
-                    critical: false,
+                    critical: cfg.geneve_options.critical(),
                     protocol: EtherType::TEB,
                     vni: cfg.vni,
-                    options: &[],
+                    options,
                 };
                 wire(g.emit(&mut h[tunnel..]));
             }
@@ -617,6 +692,38 @@ mod tests {
         let mut p = vec![0u8; t.len() + f.len()];
         p[t.len()..].copy_from_slice(&f);
         assert_eq!(t.encap(&mut p, 0), Err(DropReason::InnerTagged));
+    }
+
+    #[test]
+    fn geneve_options_are_sent_and_set_the_c_bit_when_critical() {
+        let mut c = cfg(TunnelKind::Geneve, true);
+        c.geneve_options = GeneveOptions::new(&[0x01, 0x02, 0x83, 0x01, 0, 0, 0, 42]).unwrap();
+        let t = Template::new(&c).unwrap();
+        assert_eq!(t.len(), 78);
+        let p = encap(&t, &inner_v4(0, 64));
+        let g = geneve::Packet::new_checked(&p[62..]).unwrap();
+        assert!(g.critical());
+        assert_eq!(g.options(), c.geneve_options.as_bytes());
+        let u = udp::Packet::new_checked(&p[54..]).unwrap();
+        assert!(u.verify_checksum(c.local, c.remote));
+    }
+
+    #[test]
+    fn geneve_options_that_do_not_tile_are_refused() {
+        assert_eq!(
+            GeneveOptions::new(&[0, 1, 2, 2, 0, 0, 0, 0]),
+            Err(ConfigError::BadGeneveOptions)
+        );
+        assert_eq!(
+            GeneveOptions::new(&[0; 60]),
+            Err(ConfigError::BadGeneveOptions)
+        );
+        let mut c = cfg(TunnelKind::Vxlan, false);
+        c.geneve_options = GeneveOptions::new(&[0, 1, 2, 0]).unwrap();
+        assert_eq!(
+            Template::new(&c).unwrap_err(),
+            ConfigError::BadGeneveOptions
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use nvo_packet::decap::{self, decap};
 use nvo_packet::ethernet::{self, EtherType, MacAddr};
 use nvo_packet::ip::Protocol;
-use nvo_packet::template::{Config, Template, TunnelKind};
+use nvo_packet::template::{Config, GeneveOptions, Template, TunnelKind};
 use nvo_packet::{arp, geneve, gre, icmpv4, icmpv6, ipv4, ipv6, tcp, udp, vxlan};
 use nvo_packet::{flow::PortRange, DropReason};
 
@@ -218,6 +218,34 @@ fn encapsulation_matches_scapy_for_every_kind_and_family() {
     }
 }
 
+#[test]
+fn geneve_template_options_match_scapy() {
+    let all = fixtures();
+    let inner = &all["inner"];
+    let (l, r): (IpAddr, IpAddr) = (
+        "2001:db8::1".parse().unwrap(),
+        "2001:db8::2".parse().unwrap(),
+    );
+    let mut c = Config::new(
+        TunnelKind::Geneve,
+        l,
+        r,
+        MacAddr([2, 0, 0, 0, 0, 1]),
+        MacAddr([2, 0, 0, 0, 0, 2]),
+        VNI,
+    );
+    c.src_ports = PortRange {
+        min: 50000,
+        max: 50000,
+    };
+    c.geneve_options = GeneveOptions::new(&[0x01, 0x02, 0x83, 0x01, 0, 0, 0, 0x2a]).unwrap();
+    let t = Template::new(&c).unwrap();
+    let mut p = vec![0u8; t.len() + inner.len()];
+    p[t.len()..].copy_from_slice(inner);
+    t.encap(&mut p, FLOW_HASH).unwrap();
+    assert_eq!(p, all["encap_geneve_v6_option"]);
+}
+
 fn rx_config() -> decap::Config {
     decap::Config::new(
         Some("192.0.2.1".parse().unwrap()),
@@ -274,6 +302,8 @@ fn our_own_encapsulations_decapsulate() {
             assert_eq!(d.inner(f), &all["inner"][..]);
         }
     }
+    let f = &all["encap_geneve_v6_option"];
+    assert_eq!(decap(&c, f), Err(DropReason::GeneveCriticalOption));
 }
 
 #[test]

@@ -9,7 +9,7 @@ use nvo_packet::ecn::{Ecn, EcnMode};
 use nvo_packet::ethernet::{self, EtherType, MacAddr, VlanTag};
 use nvo_packet::flow::{self, PortRange, Symmetry};
 use nvo_packet::ip::Protocol;
-use nvo_packet::template::{Config, Dscp, Template, Ttl, TunnelKind};
+use nvo_packet::template::{Config, Dscp, GeneveOptions, Template, Ttl, TunnelKind};
 use nvo_packet::toeplitz::DEFAULT;
 use nvo_packet::{arp, geneve, gre, icmpv4, icmpv6, ipv4, ipv6, nvgre, reply, tcp, udp, vxlan};
 use proptest::prelude::*;
@@ -300,7 +300,7 @@ proptest! {
     fn decap_of_encap_is_identity(
         kind in kind(), v6 in any::<bool>(), inner in inner_frame(), hash in any::<u32>(),
         vni in 0x1000u32..0xff_ffff, compat in any::<bool>(), inherit_ttl in any::<bool>(),
-        zero6 in any::<bool>(), range in (0u16..=65535, 0u16..=65535),
+        zero6 in any::<bool>(), range in (0u16..=65535, 0u16..=65535), opt in any::<Option<[u8; 4]>>(),
     ) {
         let (local, remote): (IpAddr, IpAddr) = if v6 {
             ("2001:db8::1".parse().unwrap(), "2001:db8::2".parse().unwrap())
@@ -313,6 +313,9 @@ proptest! {
         c.dscp = Dscp::Fixed(10);
         c.udp6_zero_checksum = zero6;
         c.src_ports = PortRange { min: range.0.min(range.1), max: range.0.max(range.1) };
+        if let (TunnelKind::Geneve, Some(d)) = (kind, opt) {
+            c.geneve_options = GeneveOptions::new(&[0, 1, 2, 1, d[0], d[1], d[2], d[3]]).unwrap();
+        }
         let t = Template::new(&c).unwrap();
         let mut p = vec![0u8; t.len() + inner.len()];
         p[t.len()..].copy_from_slice(&inner);
@@ -327,7 +330,8 @@ proptest! {
         prop_assert_eq!(d.inner(&p), &inner[..]);
         prop_assert_eq!(d.ecn_rewrite, None);
         if kind != TunnelKind::Nvgre {
-            let sport = u16::from_be_bytes([p[t.len() - 16], p[t.len() - 15]]);
+            let at = t.len() - 16 - c.geneve_options.as_bytes().len();
+            let sport = u16::from_be_bytes([p[at], p[at + 1]]);
             prop_assert!((c.src_ports.min..=c.src_ports.max).contains(&sport));
         }
     }
