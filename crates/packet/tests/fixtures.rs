@@ -174,7 +174,8 @@ fn vxlan_reserved_bits_are_ignored_on_receipt_and_sent_as_zero() {
 const VNI: u32 = 0x123456;
 const FLOW_HASH: u32 = 0xabcd_e000;
 
-fn template(kind: TunnelKind, v6: bool) -> Template {
+/// The template configuration make_fixtures.py mirrors.
+fn config(kind: TunnelKind, v6: bool) -> Config {
     let (l, r): (IpAddr, IpAddr) = if v6 {
         (
             "2001:db8::1".parse().unwrap(),
@@ -195,7 +196,16 @@ fn template(kind: TunnelKind, v6: bool) -> Template {
         min: 50000,
         max: 50000,
     };
-    Template::new(&c).unwrap()
+    c
+}
+
+/// Encapsulates the fixtures' inner frame with `c`.
+fn encap(c: &Config, inner: &[u8]) -> Vec<u8> {
+    let t = Template::new(c).unwrap();
+    let mut p = vec![0u8; t.len() + inner.len()];
+    p[t.len()..].copy_from_slice(inner);
+    t.encap(&mut p, FLOW_HASH).unwrap();
+    p
 }
 
 #[test]
@@ -208,10 +218,7 @@ fn encapsulation_matches_scapy_for_every_kind_and_family() {
         (TunnelKind::Nvgre, "nvgre"),
     ] {
         for (v6, fam) in [(false, "v4"), (true, "v6")] {
-            let t = template(kind, v6);
-            let mut p = vec![0u8; t.len() + inner.len()];
-            p[t.len()..].copy_from_slice(inner);
-            t.encap(&mut p, FLOW_HASH).unwrap();
+            let p = encap(&config(kind, v6), inner);
             let want = &all[format!("encap_{name}_{fam}").as_str()];
             assert_eq!(p, *want, "{name} over IP{fam}");
         }
@@ -221,29 +228,9 @@ fn encapsulation_matches_scapy_for_every_kind_and_family() {
 #[test]
 fn geneve_template_options_match_scapy() {
     let all = fixtures();
-    let inner = &all["inner"];
-    let (l, r): (IpAddr, IpAddr) = (
-        "2001:db8::1".parse().unwrap(),
-        "2001:db8::2".parse().unwrap(),
-    );
-    let mut c = Config::new(
-        TunnelKind::Geneve,
-        l,
-        r,
-        MacAddr([2, 0, 0, 0, 0, 1]),
-        MacAddr([2, 0, 0, 0, 0, 2]),
-        VNI,
-    );
-    c.src_ports = PortRange {
-        min: 50000,
-        max: 50000,
-    };
+    let mut c = config(TunnelKind::Geneve, true);
     c.geneve_options = GeneveOptions::new(&[0x01, 0x02, 0x83, 0x01, 0, 0, 0, 0x2a]).unwrap();
-    let t = Template::new(&c).unwrap();
-    let mut p = vec![0u8; t.len() + inner.len()];
-    p[t.len()..].copy_from_slice(inner);
-    t.encap(&mut p, FLOW_HASH).unwrap();
-    assert_eq!(p, all["encap_geneve_v6_option"]);
+    assert_eq!(encap(&c, &all["inner"]), all["encap_geneve_v6_option"]);
 }
 
 fn rx_config() -> decap::Config {
