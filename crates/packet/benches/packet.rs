@@ -127,9 +127,9 @@ fn tsc() -> u64 {
 /// that says what the code costs, where criterion's mean says what the
 /// neighbours cost.
 fn cycles(name: &str, mut f: impl FnMut()) {
-    const N: u32 = 200_000;
+    const N: u32 = 100_000;
     let (mut best, mut best_ns) = (u64::MAX, f64::MAX);
-    for _ in 0..15 {
+    for _ in 0..41 {
         let (start, t) = (tsc(), std::time::Instant::now());
         for _ in 0..N {
             f();

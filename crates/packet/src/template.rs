@@ -502,6 +502,7 @@ impl Template {
             42 => outer[..42].copy_from_slice(&self.header[..42]),
             50 => outer[..50].copy_from_slice(&self.header[..50]),
             62 => outer[..62].copy_from_slice(&self.header[..62]),
+            70 => outer[..70].copy_from_slice(&self.header[..70]),
             _ => outer.copy_from_slice(&self.header[..len]),
         }
 
