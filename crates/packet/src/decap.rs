@@ -96,6 +96,9 @@ pub struct Decapsulated {
     pub ecn_rewrite: Option<(u16, Ecn)>,
 }
 
+// Returned by value per frame: keep it within half a cache line.
+const _: () = assert!(core::mem::size_of::<Decapsulated>() <= 32);
+
 impl Decapsulated {
     /// The inner frame within the received `frame`.
     #[inline]
