@@ -41,6 +41,10 @@ fn main() {
                 "vhost_server_on_a_stale_socket_file",
                 vhost_server_on_a_stale_socket_file,
             ),
+            (
+                "vhost_client_mode_connects_to_a_listening_guest",
+                vhost_client_mode_connects_to_a_listening_guest,
+            ),
         ],
     )
 }
@@ -332,7 +336,8 @@ fn vhost_serves_a_testpmd_guest_in_another_process(eal: &Eal) {
         .expect("configure vhost");
     vhost.start().expect("start vhost");
 
-    let testpmd = std::process::Command::new("dpdk-testpmd")
+    let testpmd = std::process::Command::new("stdbuf")
+        .args(["-oL", "dpdk-testpmd"])
         .args([
             "-l",
             "0,1",
@@ -354,15 +359,30 @@ fn vhost_serves_a_testpmd_guest_in_another_process(eal: &Eal) {
             "--total-num-mbufs=2048",
         ])
         .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
+        // Line-buffered (stdbuf), so that its progress shows in the file.
+        .stdout(std::fs::File::create(format!("/tmp/{prefix}.log")).expect("testpmd log file"))
         .stderr(std::process::Stdio::null())
         .spawn();
     let mut testpmd = match testpmd {
         Ok(child) => child,
         Err(e) => panic!("cannot run dpdk-testpmd (package dpdk, see scripts/setup.sh): {e}"),
     };
+    // The virtio PMD brings its device up once at probe and again when
+    // testpmd configures it, dropping whatever its rings held: wait until
+    // testpmd says it forwards before sending.
+    let log = format!("/tmp/{prefix}.log");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut forwarding = false;
+    while !forwarding && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        forwarding = std::fs::read_to_string(&log).is_ok_and(|t| t.contains("Press enter to exit"));
+    }
     let up = wait_link_up(&vhost);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        assert!(
+            forwarding,
+            "testpmd never started forwarding (is dpdk-testpmd installed? its output is in {log})"
+        );
         assert!(up, "testpmd's virtio-user port never connected");
         let (mut rx, mut tx) = (
             vhost.rx_queue(0).expect("rx"),
@@ -387,6 +407,7 @@ fn vhost_serves_a_testpmd_guest_in_another_process(eal: &Eal) {
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
+    let _ = std::fs::remove_file(&log);
     // testpmd closed its port on the way out: the guest is gone.
     let mut seen = Vec::new();
     let vid = vhost.id();
@@ -430,4 +451,50 @@ fn vhost_server_on_a_stale_socket_file(eal: &Eal) {
     drop(busy);
     drop(live);
     let _ = std::fs::remove_file(&sock);
+}
+
+/// Client mode: the guest side listens (as QEMU does with `server=on`) and
+/// the vhost port connects to it.
+fn vhost_client_mode_connects_to_a_listening_guest(eal: &Eal) {
+    let sock = format!("/tmp/nvo-test-vhost-client-{}.sock", std::process::id());
+    let _ = std::fs::remove_file(&sock);
+    let pool =
+        Mempool::create(eal, "vhost_client", 2047, 0, DEFAULT_DATA_ROOM, None).expect("pool");
+    // The client port starts first and keeps retrying in the background:
+    // a listening virtio-user port blocks in its probe until a client comes.
+    let mut cfg = VhostConfig::new("net_vhost6", &sock);
+    cfg.client = true;
+    let mut vhost = cfg.probe(eal).expect("probe vhost client");
+    vhost
+        .configure(&PortConfig::default(), &pool)
+        .expect("configure vhost");
+    vhost.start().expect("start vhost");
+    let guest = virtio_user_devargs("net_virtio_user6", &sock, 1, true);
+    let mut virtio = Port::probe(eal, &guest).expect("probe listening virtio_user");
+    virtio
+        .configure(&PortConfig::default(), &pool)
+        .expect("configure virtio_user");
+    virtio.start().expect("start virtio_user");
+    assert!(
+        wait_link_up(&vhost),
+        "the vhost client never reached the guest"
+    );
+    let (mut h_rx, mut h_tx) = (
+        vhost.rx_queue(0).expect("rx"),
+        vhost.tx_queue(0).expect("tx"),
+    );
+    let (mut g_rx, mut g_tx) = (
+        virtio.rx_queue(0).expect("rx"),
+        virtio.tx_queue(0).expect("tx"),
+    );
+    exchange(&pool, &mut g_tx, &mut h_rx, 5);
+    exchange(&pool, &mut h_tx, &mut g_rx, 6);
+    drop((h_rx, h_tx, g_rx, g_tx));
+    virtio
+        .close()
+        .map_err(|(_, e)| e)
+        .expect("close virtio_user");
+    vhost.close().map_err(|(_, e)| e).expect("close vhost");
+    let _ = std::fs::remove_file(&sock);
+    assert_eq!(pool.in_use(), 0);
 }
