@@ -100,6 +100,21 @@ fn exchange(pool: &Mempool, tx: &mut TxQueue, rx: &mut RxQueue, seed: u8) {
     assert_eq!(got, sent, "frames differ after crossing vhost-user");
 }
 
+/// Sends a burst from the guest to the host and another back, on queue `q`
+/// of both ports.
+fn exchange_both_ways(pool: &Mempool, vhost: &Port, guest: &Port, q: u16, seed: u8) {
+    let (mut h_rx, mut h_tx) = (
+        vhost.rx_queue(q).expect("rx"),
+        vhost.tx_queue(q).expect("tx"),
+    );
+    let (mut g_rx, mut g_tx) = (
+        guest.rx_queue(q).expect("rx"),
+        guest.tx_queue(q).expect("tx"),
+    );
+    exchange(pool, &mut g_tx, &mut h_rx, seed);
+    exchange(pool, &mut h_tx, &mut g_rx, seed.wrapping_add(100));
+}
+
 /// Starts vhost port `net_vhost<n>` (server, filling from `host_pool`) and
 /// then virtio-user port `net_virtio_user<n>` (the guest, from `guest_pool`)
 /// on socket `sock`. The vhost port is started first so that its socket
@@ -156,22 +171,12 @@ fn vhost_and_virtio_user_exchange_frames_both_ways(eal: &Eal) {
         "no vring event: {seen:?}"
     );
 
-    let (mut h_rx, mut h_tx) = (
-        vhost.rx_queue(0).expect("rx"),
-        vhost.tx_queue(0).expect("tx"),
-    );
-    let (mut g_rx, mut g_tx) = (
-        virtio.rx_queue(0).expect("rx"),
-        virtio.tx_queue(0).expect("tx"),
-    );
-    exchange(&pool, &mut g_tx, &mut h_rx, 3);
-    exchange(&pool, &mut h_tx, &mut g_rx, 77);
+    exchange_both_ways(&pool, &vhost, &virtio, 0, 3);
     let hs = vhost.stats().expect("stats");
     assert_eq!((hs.rx_packets, hs.tx_packets), (32, 32), "{hs:?}");
     assert!(!vhost.xstats().expect("xstats").is_empty());
 
     // The guest goes away: the vhost link goes down.
-    drop((g_rx, g_tx));
     seen.clear();
     virtio
         .close()
@@ -183,7 +188,6 @@ fn vhost_and_virtio_user_exchange_frames_both_ways(eal: &Eal) {
     );
     assert!(!vhost.link().expect("link").up);
 
-    drop((h_rx, h_tx));
     vhost.close().map_err(|(_, e)| e).expect("close vhost");
     drop(events);
     let _ = std::fs::remove_file(&sock);
@@ -299,16 +303,7 @@ fn vhost_multiqueue_carries_frames_on_every_queue(eal: &Eal) {
         }
     }
     for q in 0..2u16 {
-        let (mut h_rx, mut h_tx) = (
-            vhost.rx_queue(q).expect("rx"),
-            vhost.tx_queue(q).expect("tx"),
-        );
-        let (mut g_rx, mut g_tx) = (
-            virtio.rx_queue(q).expect("rx"),
-            virtio.tx_queue(q).expect("tx"),
-        );
-        exchange(&pool, &mut g_tx, &mut h_rx, 10 + q as u8);
-        exchange(&pool, &mut h_tx, &mut g_rx, 20 + q as u8);
+        exchange_both_ways(&pool, &vhost, &virtio, q, 10 + q as u8);
     }
     virtio
         .close()
@@ -479,17 +474,7 @@ fn vhost_client_mode_connects_to_a_listening_guest(eal: &Eal) {
         wait_link_up(&vhost),
         "the vhost client never reached the guest"
     );
-    let (mut h_rx, mut h_tx) = (
-        vhost.rx_queue(0).expect("rx"),
-        vhost.tx_queue(0).expect("tx"),
-    );
-    let (mut g_rx, mut g_tx) = (
-        virtio.rx_queue(0).expect("rx"),
-        virtio.tx_queue(0).expect("tx"),
-    );
-    exchange(&pool, &mut g_tx, &mut h_rx, 5);
-    exchange(&pool, &mut h_tx, &mut g_rx, 6);
-    drop((h_rx, h_tx, g_rx, g_tx));
+    exchange_both_ways(&pool, &vhost, &virtio, 0, 5);
     virtio
         .close()
         .map_err(|(_, e)| e)
