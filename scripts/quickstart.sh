@@ -20,6 +20,7 @@ NS_A=$TAG-hostA NS_B=$TAG-hostB NS_VMS=$TAG-vms
 VMS=(a-blue a-red b-blue b-red)
 
 cleanup() {
+    [ -n "${NVO_KEEP:-}" ] && { echo "kept $W; namespaces $TAG-*"; return; }
     nvo_cleanup
     for ns in "$NS_A" "$NS_B" "$NS_VMS" "${VMS[@]/#/$TAG-}"; do
         ip netns del "$ns" 2>/dev/null || true
@@ -58,20 +59,10 @@ for vm in "${VMS[@]}"; do
     ip -n "$ns" addr add "${IP[$vm]}/24" dev eth0
     ip -n "$ns" link set eth0 mtu 1450 up
     ip -n "$NS_VMS" link set "w-$vm" up
-    VDEVS+=(--vdev "net_virtio_user$i,path=$W/$vm.sock,queues=1,server=1"
+    VDEVS+=(--vdev "net_virtio_user$i,path=$W/$vm.sock,queues=1"
             --vdev "net_af_packet$i,iface=w-$vm")
     i=$((i + 1))
 done
-# virtio-user listens (server=1) and nvo connects as the vhost client, so
-# either side may start first.
-ip netns exec "$NS_VMS" dpdk-testpmd -l 0,1 --no-pci --in-memory --single-file-segments \
-    --file-prefix "$TAG-vms" "${VDEVS[@]}" -- --forward-mode=io --port-topology=paired \
-    --auto-start --no-mlockall --total-num-mbufs=8192 --stats-period 0 \
-    < <(sleep 3600) > "$W/vms.log" 2>&1 &
-NVO_PIDS+=("$!")
-NVO_PREFIXES+=("$TAG-vms")
-nvo_wait_for "$W/b-red.sock" 200
-
 host_config() { # name vtep peer
     cat <<EOF
 [eal]
@@ -107,13 +98,11 @@ flood = ["$3"]
 [[vm_port]]
 name = "blue-vm"
 socket = "$W/${1,,}-blue.sock"
-mode = "client"
 domain = "blue"
 
 [[vm_port]]
 name = "red-vm"
 socket = "$W/${1,,}-red.sock"
-mode = "client"
 domain = "red"
 EOF
 }
@@ -128,6 +117,14 @@ for h in A B; do
 done
 nvo_wait_for "$W/A.ctl" 300
 nvo_wait_for "$W/B.ctl" 300
+# nvo serves the vhost-user sockets; the VMs' virtio-user devices connect.
+ip netns exec "$NS_VMS" dpdk-testpmd -l 0,1 --no-pci --in-memory --single-file-segments \
+    --file-prefix "$TAG-vms" "${VDEVS[@]}" -- --forward-mode=io --port-topology=paired \
+    --auto-start --no-mlockall --total-num-mbufs=8192 --stats-period 0 \
+    < <(sleep 3600) > "$W/vms.log" 2>&1 &
+NVO_PIDS+=("$!")
+NVO_PREFIXES+=("$TAG-vms")
+
 "$NVO" ctl --socket "$W/A.ctl" domains
 "$NVO" ctl --socket "$W/A.ctl" ports
 
@@ -158,12 +155,14 @@ vmping a-blue 10.0.0.2
 
 say "host A's MAC table"
 "$NVO" ctl --socket "$W/A.ctl" macs
-say "host A's counters"
-"$NVO" ctl --socket "$W/A.ctl" counters | head -60
+say "host A's counters (those not zero)"
+"$NVO" ctl --socket "$W/A.ctl" counters | grep -v -e '^#' -e ' 0$'
 
 say "stopping (each nvo prints its counters)"
-kill -INT "${NVO_PIDS[@]:1}"
-wait "${NVO_PIDS[@]:1}" 2>/dev/null || true
-echo "--- host A"; tail -n 20 "$W/nvo-A.log"
-echo "--- host B"; tail -n 20 "$W/nvo-B.log"
+kill -INT "${NVO_PIDS[@]:0:2}"
+wait "${NVO_PIDS[@]:0:2}" 2>/dev/null || true
+for h in A B; do
+    echo "--- host $h"
+    sed -n '/^PORT/,/busy cycles/p' "$W/nvo-$h.log"
+done
 say "quickstart done"

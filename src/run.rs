@@ -4,18 +4,17 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use log::{info, warn};
 use nvo_control::config::{Config, Device, PortRef, VhostMode};
 use nvo_control::mgmt::{self, Server};
-use nvo_control::plane::{ControlPlane, Transmit, WorkerLink};
-use nvo_dataplane::events::Channels;
+use nvo_control::plane::{ControlPlane, Inject, WorkerLink};
 use nvo_dataplane::{Counters, Pipeline};
 use nvo_dpdk::{
-    Eal, Mbuf, Mempool, Port, PortConfig, PortEvent, PortEvents, RssConfig, VhostConfig,
+    Eal, Mempool, Port, PortConfig, PortEvent, PortEvents, RssConfig, VhostConfig,
     DEFAULT_DATA_ROOM,
 };
 
@@ -27,26 +26,6 @@ const OUT_CAPACITY: usize = 256;
 
 /// How long the control loop sleeps when a round found nothing to do.
 const IDLE_SLEEP: Duration = Duration::from_millis(1);
-
-/// The control thread's frames go out through worker 0's inject queue, so
-/// that no transmit queue has two owners.
-struct Injector {
-    chans: Arc<OnceLock<Vec<Arc<Channels<Mbuf>>>>>,
-    pool: Mempool,
-}
-
-impl Transmit<Mbuf> for Injector {
-    fn alloc(&mut self) -> Option<Mbuf> {
-        self.pool.alloc()
-    }
-
-    fn send(&mut self, port: u16, frame: Mbuf) -> bool {
-        match self.chans.get().and_then(|c| c.first()) {
-            Some(chan) => chan.inject.push((port, frame)).is_ok(),
-            None => false,
-        }
-    }
-}
 
 /// Runs the switch described by the file at `path`.
 pub fn run(path: &Path) -> anyhow::Result<()> {
@@ -74,13 +53,13 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
         .iter()
         .map(|p| p.mac().map(nvo_packet::ethernet::MacAddr))
         .collect::<Result<_, _>>()?;
-    let chans = Arc::new(OnceLock::new());
-    let tx = Injector {
-        chans: Arc::clone(&chans),
-        pool: pool.clone(),
-    };
+    // The control thread's own frames go out through the workers' inject
+    // queues, so that no transmit queue has two owners.
+    let alloc_pool = pool.clone();
+    let tx = Inject::new(move || alloc_pool.alloc());
     let (mut plane, links) = ControlPlane::new(cfg.clone(), workers, &uplink_macs, tx)?;
-    let _ = chans.set(links.iter().map(|l| Arc::clone(&l.chan)).collect());
+    plane.transmit_mut().attach(&links);
+    plane.set_config_path(path);
     let counters: Vec<Arc<Counters>> = links.iter().map(|l| Arc::clone(&l.counters)).collect();
 
     let mut launched = Vec::new();
