@@ -3,9 +3,9 @@
 //! capabilities, starting and stopping, link state, MAC address, statistics.
 //!
 //! Threads: a [`Port`] belongs to the control thread. The data path uses
-//! [`RxQueue`] and [`TxQueue`] handles taken
-//! from it, one owner thread each. The port stays open while any handle
-//! lives; [`Port::stop`] and [`Port::close`] refuse while handles are out.
+//! [`RxQueue`] and [`TxQueue`] handles taken from it, one owner thread each.
+//! The port stays open while any handle lives; [`Port::configure`],
+//! [`Port::stop`] and [`Port::close`] refuse while handles are out.
 
 use std::ffi::{CStr, CString};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -12,10 +12,15 @@ impl Port {
     /// The device's capabilities.
     pub fn info(&self) -> Result<PortInfo> {
         let i = dev_info(self.id()).map_err(|e| self.err(e, "rte_eth_dev_info_get"))?;
-        // SAFETY: driver_name points to the driver's static name string.
-        let driver = unsafe { CStr::from_ptr(i.driver_name) }
-            .to_string_lossy()
-            .into_owned();
+        let driver = if i.driver_name.is_null() {
+            String::new()
+        } else {
+            // SAFETY: a non-null driver_name points to the driver's static,
+            // NUL-terminated name.
+            unsafe { CStr::from_ptr(i.driver_name) }
+                .to_string_lossy()
+                .into_owned()
+        };
         // SAFETY: dev_flags points to the port's live flags word.
         let flags = unsafe { i.dev_flags.as_ref() }.copied().unwrap_or(0);
         Ok(PortInfo {
