@@ -117,6 +117,7 @@ pub(crate) struct RawUplink {
     pub ipv6: Option<S<String>>,
     pub gateway4: Option<S<String>>,
     pub gateway6: Option<S<String>>,
+    pub neighbors: Option<S<BTreeMap<String, S<String>>>>,
     pub mtu: Option<S<i64>>,
     pub queues: Option<S<i64>>,
 }

@@ -275,6 +275,12 @@ refuse! {
     uplink_gateway4_is_on_link:
         "[[uplink]]\nname = \"u\"\ndevice = \"net_null0\"\nipv4 = \"10.0.0.1/24\"\ngateway4 = \"10.0.1.254\" # <-\n"
             => "gateway4", "must be another address on 10.0.0.1/24";
+    uplink_neighbor_is_on_link:
+        "[[uplink]]\nname = \"u\"\ndevice = \"net_null0\"\nipv4 = \"10.0.0.1/24\"\nneighbors = { \"10.0.1.2\" = \"02:00:00:00:00:01\" } # <-\n"
+            => "neighbors", "is not another address on one of this uplink's prefixes";
+    uplink_neighbor_mac_is_unicast:
+        "[[uplink]]\nname = \"u\"\ndevice = \"net_null0\"\nipv4 = \"10.0.0.1/24\"\nneighbors = { \"10.0.0.2\" = \"01:00:5e:00:00:01\" } # <-\n"
+            => "neighbors", "is not a unicast MAC address";
     uplink_gateway6_is_on_link:
         "[[uplink]]\nname = \"u\"\ndevice = \"net_null0\"\nipv6 = \"2001:db8::1/64\"\ngateway6 = \"2001:db9::1\" # <-\n"
             => "gateway6", "or a link-local address";

@@ -229,6 +229,9 @@ pub struct Uplink {
     pub gateway4: Option<Ipv4Addr>,
     /// Next hop for IPv6 VTEPs off our prefix.
     pub gateway6: Option<Ipv6Addr>,
+    /// Next hops whose MAC is configured rather than resolved by ARP/ND
+    /// (for underlays without neighbour discovery, and benchmarks).
+    pub neighbors: BTreeMap<IpAddr, MacAddr>,
     /// The underlay MTU (IP packet size).
     pub mtu: u16,
     /// Receive queues, spread over workers by RSS.

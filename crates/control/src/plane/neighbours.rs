@@ -34,6 +34,8 @@ pub(crate) struct Neighbour {
     pub(crate) mac: Option<MacAddr>,
     /// When to ask next; `None`: at the next timer round.
     next_ask: Option<Instant>,
+    /// Configured (`neighbors` of the uplink): never asked, never moved.
+    fixed: bool,
 }
 
 /// The next hops being resolved or kept, by (uplink port, address).
@@ -48,11 +50,13 @@ impl Neighbours {
         self.map.get(&(uplink, ip))?.mac
     }
 
-    /// Starts resolving `ip` on `uplink` (no change if already watched).
-    fn watch(&mut self, uplink: u16, ip: IpAddr) {
+    /// Starts resolving `ip` on `uplink` (no change if already watched);
+    /// a configured MAC resolves it for good at once.
+    fn watch(&mut self, uplink: u16, ip: IpAddr, fixed: Option<MacAddr>) {
         self.map.entry((uplink, ip)).or_insert(Neighbour {
-            mac: None,
+            mac: fixed,
             next_ask: None,
+            fixed: fixed.is_some(),
         });
     }
 }
@@ -171,7 +175,13 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             return;
         };
         match self.next_hop(u, remote) {
-            Some(hop) => self.neighbours.watch(port, hop),
+            Some(hop) => {
+                let fixed = self.cfg.uplinks[u]
+                    .neighbors
+                    .get(&hop)
+                    .map(|m| MacAddr(m.0));
+                self.neighbours.watch(port, hop, fixed);
+            }
             None => log::warn!(
                 "VTEP {remote}: uplink {} has no route to it (no gateway of its family)",
                 self.cfg.uplinks[u].name
@@ -188,6 +198,9 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
         let Some(n) = self.neighbours.map.get_mut(&(uplink, ip)) else {
             return;
         };
+        if n.fixed {
+            return;
+        }
         n.next_ask = Some(now + REFRESH);
         if n.mac != Some(mac) {
             match n.mac {
@@ -206,7 +219,7 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             .neighbours
             .map
             .iter()
-            .filter(|(_, n)| n.next_ask.map_or(true, |t| now >= t))
+            .filter(|(_, n)| !n.fixed && n.next_ask.map_or(true, |t| now >= t))
             .map(|(&k, _)| k)
             .collect();
         for &(port, ip) in &due {

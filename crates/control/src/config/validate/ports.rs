@@ -137,6 +137,41 @@ pub(super) fn uplinks(v: &mut V, raw: &[S<RawUplink>], eal: &Eal) -> Result<Vec<
             }
         };
 
+        let mut neighbors = BTreeMap::new();
+        if let Some(map) = &r.neighbors {
+            for (ip, mac) in map.get_ref() {
+                let on_link = match ip.parse::<IpAddr>() {
+                    Ok(IpAddr::V4(a)) if ipv4.is_some_and(|c| c.contains(a) && c.addr != a) => {
+                        Some(IpAddr::V4(a))
+                    }
+                    Ok(IpAddr::V6(a)) if ipv6.is_some_and(|c| c.contains(a) && c.addr != a) => {
+                        Some(IpAddr::V6(a))
+                    }
+                    _ => None,
+                };
+                let Some(ip) = on_link else {
+                    return v.err(
+                        mac.span(),
+                        sc,
+                        "neighbors",
+                        format!("{ip} is not another address on one of this uplink's prefixes"),
+                    );
+                };
+                let m = match mac.get_ref().parse::<MacAddr>() {
+                    Ok(m) if !m.is_multicast() && m.0 != [0; 6] => m,
+                    _ => {
+                        return v.err(
+                            mac.span(),
+                            sc,
+                            "neighbors",
+                            format!("\"{}\" is not a unicast MAC address", mac.get_ref()),
+                        )
+                    }
+                };
+                neighbors.insert(ip, m);
+            }
+        }
+
         // IPv6 requires every link to carry 1280-byte packets (RFC 8200 s5).
         let min_mtu = if ipv6.is_some() { 1280 } else { 576 };
         let mtu = v.opt_int(&r.mtu, min_mtu..=9216, 1500, sc, "mtu")?;
@@ -148,6 +183,7 @@ pub(super) fn uplinks(v: &mut V, raw: &[S<RawUplink>], eal: &Eal) -> Result<Vec<
             ipv6,
             gateway4,
             gateway6,
+            neighbors,
             mtu,
             queues,
         });

@@ -264,3 +264,22 @@ fn an_igmp_query_is_answered_at_the_next_poll() {
         "a report answers the query"
     );
 }
+
+#[test]
+fn configured_neighbours_resolve_at_once_and_are_never_asked_for() {
+    let text = CONFIG.replace(
+        "gateway4 = \"198.18.0.254\"\n",
+        "gateway4 = \"198.18.0.254\"\nneighbors = { \"198.18.0.2\" = \"02:00:00:00:00:99\" }\n",
+    );
+    let mut rig = Rig::with(&text);
+    rig.poll_at(0.0);
+    let (v4, _) = solicited(&rig.take());
+    assert_eq!(v4, vec![router4()], "only the gateway is asked for");
+    let fixed = MacAddr([2, 0, 0, 0, 0, 0x99]);
+    assert_eq!(next_hop_of(&rig.plane, BLUE, peer4().into()), Some(fixed));
+    // An answer from elsewhere does not move a configured neighbour.
+    rig.punt(UP, &arp_reply_from(PEER_MAC, peer4()));
+    rig.poll_at(40.0);
+    assert_eq!(next_hop_of(&rig.plane, BLUE, peer4().into()), Some(fixed));
+    assert!(!solicited(&rig.take()).0.contains(&peer4()));
+}
