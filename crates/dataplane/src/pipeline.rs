@@ -275,7 +275,19 @@ impl<F: Frame> Engine<F> {
     fn uplink_burst(&mut self, snap: &Snapshot, port: u16, burst: ArrayVec<F, BURST>, now: Tick) {
         let mut items: ArrayVec<Classified<F>, BURST> = ArrayVec::new();
         for mut frame in burst {
-            let d = match decap::decap(&snap.decap, frame.data()) {
+            // Tunnel packets to a domain's underlay group come to a
+            // multicast MAC; they are decapsulated as if the group were our
+            // address, and must then belong to a domain of that group.
+            let group = if frame.data().first().is_some_and(|b| b & 1 != 0) {
+                multicast_dst(frame.data()).filter(|&g| snap.is_group(g))
+            } else {
+                None
+            };
+            let verdict = match group {
+                None => decap::decap(&snap.decap, frame.data()),
+                Some(g) => decap::decap(&group_decap(&snap.decap, g), frame.data()),
+            };
+            let d = match verdict {
                 Ok(d) => d,
                 Err(Wire::NotIp | Wire::UnknownProtocol) if is_control(frame.data()) => {
                     self.punt(port, frame);
@@ -290,6 +302,10 @@ impl<F: Frame> Engine<F> {
                 self.counters.discard(Discard::UnknownVni);
                 continue;
             };
+            if group.is_some_and(|g| !snap.floods_to(domain, g)) {
+                self.counters.discard(Discard::Wire(Wire::NotOurAddress));
+                continue;
+            }
             let dom = &snap.domains[usize::from(domain)];
             if let Some(vc) = snap
                 .tunnel_to(domain, d.remote)
@@ -663,9 +679,43 @@ fn is_control(data: &[u8]) -> bool {
     match u16::from_be_bytes([data[12], data[13]]) {
         0x0806 => true,
         0x0800 => matches!(data.get(ETH_LEN + 9), Some(&1 | &2)),
-        0x86dd => data.get(ETH_LEN + 6) == Some(&58),
+        // MLD queries come behind a hop-by-hop header (router alert).
+        0x86dd => match data.get(ETH_LEN + 6) {
+            Some(&58) => true,
+            Some(&0) => data.get(ETH_LEN + 40) == Some(&58),
+            _ => false,
+        },
         _ => false,
     }
+}
+
+/// The outer destination of an untagged IPv4 or IPv6 packet, when it is a
+/// multicast address.
+#[cold]
+fn multicast_dst(data: &[u8]) -> Option<IpAddr> {
+    let dst = match (data.get(12)?, data.get(13)?) {
+        (0x08, 0x00) => {
+            let a: [u8; 4] = data.get(ETH_LEN + 16..ETH_LEN + 20)?.try_into().ok()?;
+            IpAddr::from(a)
+        }
+        (0x86, 0xdd) => {
+            let a: [u8; 16] = data.get(ETH_LEN + 24..ETH_LEN + 40)?.try_into().ok()?;
+            IpAddr::from(a)
+        }
+        _ => return None,
+    };
+    dst.is_multicast().then_some(dst)
+}
+
+/// The decapsulation settings with `group` standing in for our address.
+#[cold]
+fn group_decap(cfg: &decap::Config, group: IpAddr) -> decap::Config {
+    let mut c = *cfg;
+    match group {
+        IpAddr::V4(g) => c.local_v4 = Some(g),
+        IpAddr::V6(g) => c.local_v6 = Some(g),
+    }
+    c
 }
 
 fn uplink_mtu(snap: &Snapshot, t: &Tunnel) -> u16 {

@@ -30,6 +30,9 @@ pub struct Snapshot {
     vni_index: Vec<(u32, u16)>,
     /// (domain, remote VTEP address) to tunnel index, for learning.
     tunnel_index: HashMap<(u16, IpAddr), u32>,
+    /// The underlay multicast groups of the domains: tunnel packets sent
+    /// to one of them are ours too.
+    groups: Vec<IpAddr>,
     /// What decapsulation accepts: our VTEP addresses, tunnel ports,
     /// checksum policy.
     pub decap: decap::Config,
@@ -48,6 +51,7 @@ impl Snapshot {
             tunnels: Vec::new(),
             vni_index: Vec::new(),
             tunnel_index: HashMap::new(),
+            groups: Vec::new(),
             decap,
             refresh_after: 1,
             icmp_per_sec: 100,
@@ -69,6 +73,30 @@ impl Snapshot {
             .enumerate()
             .filter_map(|(i, t)| t.as_ref().map(|t| ((t.domain, t.remote), i as u32)))
             .collect();
+        self.groups = self
+            .tunnels
+            .iter()
+            .flatten()
+            .map(|t| t.remote)
+            .filter(IpAddr::is_multicast)
+            .collect();
+        self.groups.sort_unstable();
+        self.groups.dedup();
+    }
+
+    /// Whether `group` is the underlay multicast group of a domain.
+    #[inline]
+    pub fn is_group(&self, group: IpAddr) -> bool {
+        self.groups.binary_search(&group).is_ok()
+    }
+
+    /// Whether `domain` floods to the underlay multicast group `group`.
+    pub fn floods_to(&self, domain: u16, group: IpAddr) -> bool {
+        self.domains.get(usize::from(domain)).is_some_and(|d| {
+            d.flood
+                .iter()
+                .any(|&t| self.tunnel(t).is_some_and(|t| t.remote == group))
+        })
     }
 
     /// The domain carried in tunnels of `kind` with identifier `vni`.

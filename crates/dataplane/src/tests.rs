@@ -652,3 +652,37 @@ fn a_source_mapped_to_drop_is_blocked() {
     assert_eq!(s.dropped(Discard::SourceBlocked), 1);
     s.assert_conserved();
 }
+
+#[test]
+fn tunnel_packets_to_the_domains_group_are_accepted_and_others_refused() {
+    let mut s = switch(TunnelKind::Vxlan);
+    let group = Ipv4Addr::new(239, 1, 1, 1);
+    s.snap.tunnels.push(Some(Tunnel {
+        domain: RED,
+        remote: group.into(),
+        vtep: 7,
+        uplink: UPLINK,
+        template: Some(template(TunnelKind::Vxlan, 6000, local(), group)),
+    }));
+    s.snap.domains[usize::from(RED)].flood = vec![3];
+    s.publish();
+    s.map(RED, A, Dest::Local(2));
+    let to_group = |vni| {
+        let tpl = template(TunnelKind::Vxlan, vni, remote(2), group);
+        let mut f = udp4(A, R, 18, false);
+        tpl.encap(f.prepend(tpl.len()).unwrap(), 7).unwrap();
+        // RFC 1112 section 6.4: the group's MAC.
+        f.data_mut()[..6].copy_from_slice(&[0x01, 0x00, 0x5e, 0x01, 0x01, 0x01]);
+        f
+    };
+    s.send(UPLINK, vec![to_group(6000)]);
+    assert_eq!(s.take_all(), vec![(2, udp4(A, R, 18, false))]);
+    // Blue does not flood to that group: its VNI sent there is refused.
+    s.send(UPLINK, vec![to_group(5000)]);
+    assert!(s.take_all().is_empty());
+    assert_eq!(
+        s.dropped(Discard::Wire(nvo_packet::DropReason::NotOurAddress)),
+        1
+    );
+    s.assert_conserved();
+}
