@@ -85,7 +85,7 @@ impl Bucket {
     /// The answer is one that the bucket held at some instant during the
     /// call: a seqlock read. Returns `None` when the key is not in this
     /// bucket at that instant.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn probe(&self, key: u64, tag: u8) -> Option<Hit> {
         loop {
             // Acquire: pairs with the writer's Release store of the header
@@ -108,10 +108,7 @@ impl Bucket {
                 // Relaxed: these may race with the writer; the version check
                 // below throws away whatever a race produced.
                 if self.words[KEYS + s].load(Ordering::Relaxed) == key {
-                    let dests = self.words[DESTS + s / 2].load(Ordering::Relaxed);
-                    let stamps = self.words[STAMPS].load(Ordering::Relaxed);
-                    let dest = (dests >> (32 * (s % 2))) as u32;
-                    found = Some((dest, (stamps >> (16 * s)) as Tick));
+                    found = Some(self.value(s));
                     break;
                 }
             }
@@ -124,6 +121,19 @@ impl Bucket {
                 return found.map(|(dest, stamp)| decode(dest, stamp));
             }
         }
+    }
+
+    /// The destination word and stamp of slot `s`, for a reader that will
+    /// validate them.
+    #[inline(always)]
+    fn value(&self, s: usize) -> (u32, Tick) {
+        // Relaxed: validated by the caller's version check.
+        let dests = self.words[DESTS + s / 2].load(Ordering::Relaxed);
+        let stamps = self.words[STAMPS].load(Ordering::Relaxed);
+        (
+            (dests >> (32 * (s % 2))) as u32,
+            (stamps >> (16 * s)) as Tick,
+        )
     }
 
     // Writer side. Only the one `Writer` calls what follows, so its own
@@ -245,6 +255,44 @@ impl Bucket {
         }
         self.publish(version(header).wrapping_add(2), tags);
     }
+}
+
+/// Looks `key` up in both of its buckets at once, for any thread: the
+/// same seqlock read as [`Bucket::probe`] on each, arranged so that the
+/// common case (at most one signature match per bucket, no write under
+/// way) takes no branch that depends on where the key is. A lookup whose
+/// key sits in the alternative bucket a third of the time would otherwise
+/// mispredict that often, and each misprediction throws away the
+/// overlapped work of the lookups after it.
+///
+/// The answer for each bucket held at some instant during the call; as
+/// with two separate probes, a miss must still be checked against the
+/// move count.
+#[inline(always)]
+pub(crate) fn probe_pair(a: &Bucket, b: &Bucket, key: u64, tag: u8) -> Option<Hit> {
+    // Acquire, as in `Bucket::probe`.
+    let ha = a.words[HEADER].load(Ordering::Acquire);
+    let hb = b.words[HEADER].load(Ordering::Acquire);
+    let (ma, mb) = (matching(ha, tag), matching(hb, tag));
+    let busy = (ha | hb) & 1 == 1;
+    let ambiguous = (ma & ma.wrapping_sub(1)) | (mb & mb.wrapping_sub(1)) != 0;
+    if busy || ambiguous {
+        return a.probe(key, tag).or_else(|| b.probe(key, tag));
+    }
+    // With no match, `first` names slot 0: loading its key is harmless,
+    // and `& (m != 0)` discards the comparison.
+    let (sa, sb) = (first(ma) % SLOTS, first(mb) % SLOTS);
+    let in_a = (ma != 0) & (a.words[KEYS + sa].load(Ordering::Relaxed) == key);
+    let in_b = (mb != 0) & (b.words[KEYS + sb].load(Ordering::Relaxed) == key);
+    let (dest, stamp) = if in_a { a.value(sa) } else { b.value(sb) };
+    // Acquire fence and reloads: as in `Bucket::probe`, for both buckets.
+    fence(Ordering::Acquire);
+    let same = (a.words[HEADER].load(Ordering::Relaxed) == ha)
+        & (b.words[HEADER].load(Ordering::Relaxed) == hb);
+    if !same {
+        return a.probe(key, tag).or_else(|| b.probe(key, tag));
+    }
+    (in_a | in_b).then(|| decode(dest, stamp))
 }
 
 #[cfg(test)]

@@ -15,6 +15,9 @@
 //! free slot. A lookup compares the four signatures in one word operation
 //! and loads a key only where the signature matches.
 //!
+//! The array is asked to be backed by transparent huge pages, since
+//! nearly every lookup would otherwise miss the TLB as well as the cache.
+//!
 //! **Who writes.** Only the [`Writer`], owned by the control thread, stores
 //! anything: inserts, updates, removals, aging, and the displacement that
 //! makes room when both of a key's buckets are full (a breadth-first search
@@ -70,6 +73,7 @@
 
 mod bucket;
 mod key;
+mod memory;
 mod reader;
 mod shared;
 mod sync;

@@ -1,6 +1,6 @@
 //! What the writer and every reader share: the buckets and two counters.
 
-use crate::bucket::Bucket;
+use crate::bucket::{probe_pair, Bucket};
 use crate::key::{Key, Loc};
 use crate::sync::{fence, AtomicU64, Ordering};
 use crate::value::Hit;
@@ -27,10 +27,8 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(n: u32) -> Shared {
-        let mut buckets = Vec::new();
-        buckets.resize_with(n as usize, Bucket::new);
         Shared {
-            buckets: buckets.into_boxed_slice(),
+            buckets: crate::memory::buckets(n as usize),
             n,
             moves: Padded(AtomicU64::new(0)),
             clock: Padded(AtomicU64::new(0)),
@@ -43,13 +41,15 @@ impl Shared {
         &self.buckets[index as usize]
     }
 
-    /// Probes both candidate buckets once, primary first.
-    #[inline]
+    /// Probes both candidate buckets once.
+    #[inline(always)]
     pub(crate) fn probe(&self, key: Key, loc: Loc) -> Option<Hit> {
-        let raw = key.raw();
-        self.bucket(loc.primary)
-            .probe(raw, loc.tag)
-            .or_else(|| self.bucket(loc.alt).probe(raw, loc.tag))
+        probe_pair(
+            self.bucket(loc.primary),
+            self.bucket(loc.alt),
+            key.raw(),
+            loc.tag,
+        )
     }
 
     /// The count of moves so far, read before a probe.

@@ -1,0 +1,167 @@
+//! Lookup throughput of nvo-table against hashbrown behind an RwLock and
+//! std's HashMap, with the same keys, at 1M and 16M entries and 90% load;
+//! then nvo-table's reader with and without a writer applying about a
+//! million inserts a second.
+//!
+//! `cargo bench -p nvo-table --bench lookup -- --warm-up-time 1
+//! --measurement-time 3`; `NVO_BENCH_SIZES=1M` (or `16M`, `64K`, a list) picks the sizes.
+
+use std::collections::{HashMap, VecDeque};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use nvo_table::{Dest, Hit, Key, Lifetime, Writer, BURST};
+use parking_lot::RwLock;
+
+mod inputs;
+use inputs::{keys, picks, size_label, sizes, Bursts};
+
+/// Lookups are drawn from this many random picks of the present keys, so
+/// that successive bursts touch unrelated buckets.
+const PICKS: usize = 1 << 20;
+/// Inserts a second the interfering writer aims at.
+const WRITER_RATE: f64 = 1e6;
+/// Keys the interfering writer keeps in the table before removing them.
+const WINDOW: usize = 10_000;
+
+fn value(key: Key) -> Dest {
+    Dest::Remote((key.raw() as u32) & nvo_table::MAX_VTEP_INDEX)
+}
+
+fn lookups(c: &mut Criterion) {
+    for capacity in sizes("1M,16M") {
+        let label = size_label(capacity);
+        let present = keys(1, capacity * 9 / 10);
+        let picks = picks(&present, PICKS);
+
+        let mut w = Writer::new(capacity).unwrap();
+        let started = Instant::now();
+        for &k in &present {
+            w.insert(k, value(k), Lifetime::Learned).unwrap();
+        }
+        eprintln!(
+            "nvo-table {label}: {} entries in {} slots ({:.1}% load), {:.1} bytes/slot, \
+             {:.1} bytes/entry, {} moves, filled in {:?}",
+            w.len(),
+            w.slots(),
+            100.0 * w.len() as f64 / w.slots() as f64,
+            w.bytes() as f64 / w.slots() as f64,
+            w.bytes() as f64 / w.len() as f64,
+            w.stats().moved,
+            started.elapsed()
+        );
+
+        let mut g = c.benchmark_group(format!("lookup/{label}"));
+        g.throughput(Throughput::Elements(BURST as u64));
+        let r = w.reader();
+        g.bench_function("nvo-table bulk", |b| {
+            let mut bursts = Bursts::new(&picks);
+            let mut out = [None::<Hit>; BURST];
+            b.iter(|| black_box(r.get_bulk(bursts.next(), &mut out)));
+        });
+        g.bench_function("nvo-table single", |b| {
+            let mut bursts = Bursts::new(&picks);
+            b.iter(|| {
+                for &k in bursts.next() {
+                    black_box(r.get(k));
+                }
+            });
+        });
+        g.finish();
+        interference(c, &label, &mut w, &picks);
+        drop((w, r));
+
+        let mut g = c.benchmark_group(format!("lookup/{label}"));
+        g.throughput(Throughput::Elements(BURST as u64));
+        let map: hashbrown::HashMap<u64, Dest> =
+            present.iter().map(|k| (k.raw(), value(*k))).collect();
+        let map = RwLock::new(map);
+        g.bench_function("hashbrown+RwLock", |b| {
+            let mut bursts = Bursts::new(&picks);
+            b.iter(|| {
+                let map = map.read();
+                for k in bursts.next() {
+                    black_box(map.get(&k.raw()));
+                }
+            });
+        });
+        drop(map);
+        let map: HashMap<u64, Dest> = present.iter().map(|k| (k.raw(), value(*k))).collect();
+        g.bench_function("std HashMap", |b| {
+            let mut bursts = Bursts::new(&picks);
+            b.iter(|| {
+                for k in bursts.next() {
+                    black_box(map.get(&k.raw()));
+                }
+            });
+        });
+        g.finish();
+    }
+}
+
+/// Reader throughput on the filled table alone, then while another thread
+/// inserts (and, a window later, removes) fresh keys at `WRITER_RATE`.
+fn interference(c: &mut Criterion, label: &str, w: &mut Writer, picks: &[Key]) {
+    let r = w.reader();
+    let mut g = c.benchmark_group(format!("interference/{label}"));
+    g.throughput(Throughput::Elements(BURST as u64));
+    let read = |g: &mut criterion::BenchmarkGroup<_>, name| {
+        g.bench_function(BenchmarkId::from_parameter(name), |b| {
+            let mut bursts = Bursts::new(picks);
+            let mut out = [None::<Hit>; BURST];
+            b.iter(|| black_box(r.get_bulk(bursts.next(), &mut out)));
+        });
+    };
+    read(&mut g, "alone");
+    let stop = AtomicBool::new(false);
+    thread::scope(|s| {
+        let writer = s.spawn(|| churn(w, &stop));
+        read(&mut g, "with writer");
+        stop.store(true, Ordering::Relaxed);
+        let (inserts, moves, elapsed) = writer.join().unwrap();
+        eprintln!(
+            "interference/{label}: writer did {:.2}M inserts/s and {:.2}M moves/s",
+            inserts as f64 / elapsed.as_secs_f64() / 1e6,
+            moves as f64 / elapsed.as_secs_f64() / 1e6,
+        );
+    });
+    g.finish();
+}
+
+/// Inserts fresh keys at `WRITER_RATE` until `stop`, removing each one
+/// `WINDOW` inserts later, then removes the rest. Returns inserts, moves
+/// and the time taken.
+fn churn(w: &mut Writer, stop: &AtomicBool) -> (u64, u64, Duration) {
+    let fresh = keys(2, 1 << 22);
+    let mut window = VecDeque::with_capacity(WINDOW);
+    let moved = w.stats().moved;
+    let started = Instant::now();
+    let mut done = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        if done as f64 >= started.elapsed().as_secs_f64() * WRITER_RATE {
+            thread::sleep(Duration::from_micros(100));
+            continue;
+        }
+        for _ in 0..1000 {
+            let k = fresh[done as usize % fresh.len()];
+            if window.len() == WINDOW {
+                w.remove(window.pop_front().unwrap());
+            }
+            if w.insert(k, value(k), Lifetime::Learned).is_ok() {
+                window.push_back(k);
+            }
+            done += 1;
+        }
+    }
+    let elapsed = started.elapsed();
+    for k in window {
+        w.remove(k);
+    }
+    (done, w.stats().moved - moved, elapsed)
+}
+
+criterion_group!(benches, lookups);
+criterion_main!(benches);
