@@ -64,16 +64,14 @@ pub(crate) struct Loc {
     pub(crate) tag: u8,
 }
 
-/// Two rounds of a 64×64→128-bit multiply folded back to 64 bits: every
-/// input bit reaches every output bit, at the cost of two multiplications.
+/// One 64×64→128-bit multiply folded back to 64 bits: the high half
+/// carries every input bit into every output bit, the low half keeps the
+/// low bits distinct, and the xor of the two serves both bucket indices.
 #[inline]
 fn mix(raw: u64) -> u64 {
     const SEED: u64 = 0x2d35_8dcc_aa6c_78a5;
-    const M1: u64 = 0x8bb8_4b93_962e_acc9;
-    const M2: u64 = 0x4b33_a62e_d433_d4a3;
-    let p = u128::from(raw ^ SEED) * u128::from(M1);
-    let h = (p as u64) ^ ((p >> 64) as u64);
-    let p = u128::from(h) * u128::from(M2);
+    const M: u64 = 0x8bb8_4b93_962e_acc9;
+    let p = u128::from(raw ^ SEED) * u128::from(M);
     (p as u64) ^ ((p >> 64) as u64)
 }
 

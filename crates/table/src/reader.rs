@@ -1,6 +1,6 @@
 //! The data-plane side: lookups that never block and never write.
 
-use crate::bucket::Bucket;
+use crate::bucket::{probe_pair, Bucket};
 use crate::key::{Key, Loc};
 use crate::shared::Shared;
 use crate::sync::{Arc, Ordering};
@@ -65,23 +65,31 @@ impl Reader {
     fn burst(&self, keys: &[Key], out: &mut [Option<Hit>]) -> usize {
         let shared = &*self.shared;
         let count = keys.len().min(out.len()).min(BURST);
-        let mut locs = [Loc::default(); BURST];
-        for (loc, &key) in locs.iter_mut().zip(&keys[..count]) {
-            *loc = Loc::of(key, shared.n);
-            prefetch(shared.bucket(loc.primary));
-            prefetch(shared.bucket(loc.alt));
+        // Stage 1: hash every key and prefetch both of its buckets, keeping
+        // the bucket references so that stage 2 neither hashes nor indexes.
+        let first = shared.bucket(0);
+        let mut pairs = [(first, first, 0u8); BURST];
+        for (pair, &key) in pairs.iter_mut().zip(&keys[..count]) {
+            let loc = Loc::of(key, shared.n);
+            *pair = (shared.bucket(loc.primary), shared.bucket(loc.alt), loc.tag);
+            prefetch(pair.0);
+            prefetch(pair.1);
         }
 
-        // One read of the move count covers the whole burst; only when a
-        // key moved meanwhile are the misses looked up again.
+        // Stage 2: probe. One read of the move count covers the whole
+        // burst; only when a key moved meanwhile are the misses looked up
+        // again.
         let before = shared.moves_before();
         let mut missed = 0u32;
         let mut hits = 0;
-        for (i, ((&key, loc), slot)) in keys.iter().zip(&locs).zip(out.iter_mut()).enumerate() {
-            if i == count {
-                break;
-            }
-            *slot = shared.probe(key, *loc);
+        for (i, ((key, &(a, b, tag)), slot)) in keys
+            .iter()
+            .zip(&pairs)
+            .zip(out.iter_mut())
+            .take(count)
+            .enumerate()
+        {
+            *slot = probe_pair(a, b, key.raw(), tag);
             match slot {
                 Some(_) => hits += 1,
                 None => missed |= 1 << i,
