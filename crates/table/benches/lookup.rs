@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use nvo_table::{Dest, Hit, Key, Lifetime, Writer, BURST};
+use nvo_table::{Dest, Hit, Key, Lifetime, Reader, Writer, BURST};
 use parking_lot::RwLock;
 
 mod inputs;
@@ -103,7 +103,9 @@ fn lookups(c: &mut Criterion) {
 }
 
 /// Reader throughput on the filled table alone, then while another thread
-/// inserts (and, a window later, removes) fresh keys at `WRITER_RATE`.
+/// inserts (and, a window later, removes) fresh keys at `WRITER_RATE`; then
+/// the two alternated in short rounds, whose median ratio is printed: on a
+/// shared machine that ratio drifts far less than two separate runs.
 fn interference(c: &mut Criterion, label: &str, w: &mut Writer, picks: &[Key]) {
     let r = w.reader();
     let mut g = c.benchmark_group(format!("interference/{label}"));
@@ -117,31 +119,72 @@ fn interference(c: &mut Criterion, label: &str, w: &mut Writer, picks: &[Key]) {
     };
     read(&mut g, "alone");
     let stop = AtomicBool::new(false);
+    let active = AtomicBool::new(true);
     thread::scope(|s| {
-        let writer = s.spawn(|| churn(w, &stop));
+        let writer = s.spawn(|| churn(w, &active, &stop));
         read(&mut g, "with writer");
+        let mut ratios: Vec<f64> = (0..ROUNDS)
+            .map(|_| {
+                active.store(false, Ordering::Relaxed);
+                let alone = lookups_per_second(&r, picks);
+                active.store(true, Ordering::Relaxed);
+                lookups_per_second(&r, picks) / alone
+            })
+            .collect();
         stop.store(true, Ordering::Relaxed);
         let (inserts, moves, elapsed) = writer.join().unwrap();
+        ratios.sort_by(f64::total_cmp);
         eprintln!(
-            "interference/{label}: writer did {:.2}M inserts/s and {:.2}M moves/s",
+            "interference/{label}: writer did {:.2}M inserts/s and {:.2}M moves/s while on; \
+             reader with writer / alone, median of {ROUNDS} rounds: {:.3} (range {:.3}..{:.3})",
             inserts as f64 / elapsed.as_secs_f64() / 1e6,
             moves as f64 / elapsed.as_secs_f64() / 1e6,
+            ratios[ROUNDS / 2],
+            ratios[0],
+            ratios[ROUNDS - 1],
         );
     });
     g.finish();
 }
 
-/// Inserts fresh keys at `WRITER_RATE` until `stop`, removing each one
-/// `WINDOW` inserts later, then removes the rest. Returns inserts, moves
-/// and the time taken.
-fn churn(w: &mut Writer, stop: &AtomicBool) -> (u64, u64, Duration) {
+/// Alternations of [`interference`].
+const ROUNDS: usize = 11;
+
+/// Bulk lookups a second over a quarter of a second.
+fn lookups_per_second(r: &Reader, picks: &[Key]) -> f64 {
+    let mut bursts = Bursts::new(picks);
+    let mut out = [None::<Hit>; BURST];
+    let started = Instant::now();
+    let mut done = 0u64;
+    while started.elapsed() < Duration::from_millis(250) {
+        for _ in 0..64 {
+            black_box(r.get_bulk(bursts.next(), &mut out));
+        }
+        done += 64 * BURST as u64;
+    }
+    done as f64 / started.elapsed().as_secs_f64()
+}
+
+/// While `active`, inserts fresh keys at `WRITER_RATE`, removing each one
+/// `WINDOW` inserts later; stops at `stop` and removes the rest. Returns
+/// inserts, moves and the time spent active.
+fn churn(w: &mut Writer, active: &AtomicBool, stop: &AtomicBool) -> (u64, u64, Duration) {
     let fresh = keys(2, 1 << 22);
     let mut window = VecDeque::with_capacity(WINDOW);
     let moved = w.stats().moved;
-    let started = Instant::now();
+    let mut on = Duration::ZERO;
+    let mut last = Instant::now();
     let mut done = 0u64;
     while !stop.load(Ordering::Relaxed) {
-        if done as f64 >= started.elapsed().as_secs_f64() * WRITER_RATE {
+        let now = Instant::now();
+        if !active.load(Ordering::Relaxed) {
+            last = now;
+            thread::sleep(Duration::from_micros(500));
+            continue;
+        }
+        on += now - last;
+        last = now;
+        if done as f64 >= on.as_secs_f64() * WRITER_RATE {
             thread::sleep(Duration::from_micros(100));
             continue;
         }
@@ -156,11 +199,10 @@ fn churn(w: &mut Writer, stop: &AtomicBool) -> (u64, u64, Duration) {
             done += 1;
         }
     }
-    let elapsed = started.elapsed();
     for k in window {
         w.remove(k);
     }
-    (done, w.stats().moved - moved, elapsed)
+    (done, w.stats().moved - moved, on)
 }
 
 criterion_group!(benches, lookups);
