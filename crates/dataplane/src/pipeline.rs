@@ -24,6 +24,7 @@ use arrayvec::ArrayVec;
 use nvo_packet::decap;
 use nvo_packet::ethernet::{EtherType, MacAddr};
 use nvo_packet::flow::{self, Symmetry};
+use nvo_packet::reply;
 use nvo_packet::toeplitz::Toeplitz;
 use nvo_packet::DropReason as Wire;
 use nvo_table::{Dest, Hit, Key, Reader, Tick};
@@ -32,7 +33,7 @@ use crate::counters::{Counters, Discard};
 use crate::events::{Channels, Learn, Location, Punted};
 use crate::frame::Frame;
 use crate::mtu;
-use crate::state::{PortKind, Snapshot, Tunnel, VmPort};
+use crate::state::{Domain, PortKind, Snapshot, Tunnel, VmPort};
 
 /// The most frames one call of [`Pipeline::process`] takes.
 pub const BURST: usize = nvo_table::BURST;
@@ -293,6 +294,17 @@ impl<F: Frame> Engine<F> {
                     self.punt(port, frame);
                     continue;
                 }
+                // Neighbor Solicitations come to a solicited-node address,
+                // membership queries to all-nodes: multicast, not our
+                // address, yet for the control thread.
+                Err(Wire::NotOurAddress)
+                    if group.is_none()
+                        && is_control(frame.data())
+                        && multicast_dst(frame.data()).is_some() =>
+                {
+                    self.punt(port, frame);
+                    continue;
+                }
                 Err(reason) => {
                     self.counters.discard(Discard::Wire(reason));
                     continue;
@@ -388,6 +400,15 @@ impl<F: Frame> Engine<F> {
                 }
                 Some(Dest::Remote(t)) => self.encap(snap, port, t, it.frame, tsc, true),
                 Some(Dest::Drop) => self.counters.discard(Discard::DestDrop),
+                None if it.from_vtep.is_none() && bum => {
+                    let mut it = it;
+                    let dom = &snap.domains[usize::from(it.domain)];
+                    if !dom.neighbors.is_empty() && answer_locally(dom, &mut it.frame) {
+                        self.deliver(snap, it.domain, port, it.frame);
+                    } else {
+                        self.flood(snap, port, it);
+                    }
+                }
                 None => self.flood(snap, port, it),
             }
         }
@@ -625,6 +646,58 @@ fn classify_vm<F: Frame>(snap: &Snapshot, vm: &VmPort, frame: &mut F) -> Result<
         return Ok(domain);
     }
     vm.domain.ok_or(Discard::NoDomain)
+}
+
+/// Rewrites an ARP request or Neighbor Solicitation for an address of
+/// `dom` whose MAC configuration gives into the answer, in the same
+/// buffer. False, and the frame untouched, for anything else.
+#[cold]
+fn answer_locally<F: Frame>(dom: &Domain, frame: &mut F) -> bool {
+    let mut out = [0u8; 128];
+    let data = frame.data();
+    let n = match (data.get(12), data.get(13)) {
+        (Some(0x08), Some(0x06)) => {
+            let Some(t) = data.get(ETH_LEN + 24..ETH_LEN + 28) else {
+                return false;
+            };
+            let target = IpAddr::from([t[0], t[1], t[2], t[3]]);
+            match dom.neighbor(target) {
+                Some(mac) => reply::arp_reply(data, mac, &mut out),
+                None => return false,
+            }
+        }
+        // ICMPv6 type 135 right after the IPv6 header: a solicitation.
+        (Some(0x86), Some(0xdd))
+            if data.get(ETH_LEN + 6) == Some(&58) && data.get(ETH_LEN + 40) == Some(&135) =>
+        {
+            let Some(t) = data.get(ETH_LEN + 48..ETH_LEN + 64) else {
+                return false;
+            };
+            let mut a = [0u8; 16];
+            a.copy_from_slice(t);
+            match dom.neighbor(IpAddr::from(a)) {
+                Some(mac) => reply::neighbor_advert(data, mac, &mut out),
+                None => return false,
+            }
+        }
+        _ => return false,
+    };
+    let Ok(n) = n else {
+        return false;
+    };
+    let len = frame.len();
+    let fits = if n <= len {
+        frame.trim(len - n)
+    } else {
+        frame.append(n - len).is_some()
+    };
+    match frame.data_mut().get_mut(..n) {
+        Some(d) if fits => {
+            d.copy_from_slice(&out[..n]);
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Removes the outer 802.1Q tag: the MACs move up four bytes. False when

@@ -199,9 +199,22 @@ pub struct Domain {
     /// members: one tunnel per remote VTEP (head-end replication), or a
     /// single tunnel to the domain's underlay multicast group.
     pub flood: Vec<u32>,
+    /// Tenant addresses whose MAC is known from configuration, sorted: ARP
+    /// requests and Neighbor Solicitations for them are answered by the
+    /// worker instead of flooded.
+    pub neighbors: Vec<(IpAddr, MacAddr)>,
 }
 
 impl Domain {
+    /// The MAC of tenant address `ip`, when configuration gives it.
+    #[inline]
+    pub fn neighbor(&self, ip: IpAddr) -> Option<MacAddr> {
+        self.neighbors
+            .binary_search_by_key(&ip, |&(a, _)| a)
+            .ok()
+            .map(|i| self.neighbors[i].1)
+    }
+
     /// The VLAN id frames of this domain carry on `port`, or `None` when
     /// the port is not a member.
     #[inline]

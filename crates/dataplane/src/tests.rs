@@ -110,6 +110,7 @@ fn switch(kind: TunnelKind) -> Switch {
                 },
             ],
             flood: vec![0, 1],
+            neighbors: vec![],
         },
         Domain {
             vni: 6000,
@@ -125,6 +126,7 @@ fn switch(kind: TunnelKind) -> Switch {
                 },
             ],
             flood: vec![2],
+            neighbors: vec![],
         },
     ];
     snap.tunnels = vec![
@@ -684,5 +686,49 @@ fn tunnel_packets_to_the_domains_group_are_accepted_and_others_refused() {
         s.dropped(Discard::Wire(nvo_packet::DropReason::NotOurAddress)),
         1
     );
+    s.assert_conserved();
+}
+
+#[test]
+fn arp_for_a_configured_address_is_answered_by_the_switch() {
+    use nvo_packet::arp;
+    let mut s = switch(TunnelKind::Vxlan);
+    let known = Ipv4Addr::new(10, 0, 0, 2);
+    s.snap.domains[usize::from(BLUE)].neighbors = vec![(known.into(), R)];
+    s.publish();
+    let request = |target: Ipv4Addr| {
+        let mut buf = vec![0u8; 42];
+        Eth {
+            dst: MacAddr::BROADCAST,
+            src: A,
+            outer_tag: None,
+            inner_tag: None,
+            ethertype: EtherType::ARP,
+        }
+        .emit(&mut buf)
+        .unwrap();
+        arp::Repr {
+            operation: arp::Operation::REQUEST,
+            sender_mac: A,
+            sender_ip: Ipv4Addr::new(10, 0, 0, 1),
+            target_mac: MacAddr::default(),
+            target_ip: target,
+        }
+        .emit(&mut buf[14..])
+        .unwrap();
+        VecFrame::new(&buf)
+    };
+    s.send(0, vec![request(known)]);
+    let out = s.take_all();
+    assert_eq!(out.len(), 1, "answered, not flooded");
+    assert_eq!(out[0].0, 0, "back to the asking port");
+    let reply = out[0].1.data();
+    assert_eq!(&reply[0..6], &A.0);
+    let a = arp::Repr::parse(&arp::Packet::new_checked(&reply[14..]).unwrap()).unwrap();
+    assert_eq!(a.operation, arp::Operation::REPLY);
+    assert_eq!((a.sender_mac, a.sender_ip), (R, known));
+    // An address nobody configured is flooded as usual.
+    s.send(0, vec![request(Ipv4Addr::new(10, 0, 0, 9))]);
+    assert_eq!(s.take_all().len(), 4);
     s.assert_conserved();
 }

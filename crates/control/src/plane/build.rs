@@ -246,6 +246,7 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
                 keep_inner_tags: dom.inner_vlan == InnerVlan::Keep,
                 members: self.members(d),
                 flood: self.flood_list(d),
+                neighbors: self.tenant_neighbors(d),
             })
             .collect();
         snap.tunnels = self
@@ -313,6 +314,22 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             }
         }
         out
+    }
+
+    /// The tenant addresses of domain `d` whose MAC a static mapping gives
+    /// (from the file or the management socket), sorted, for the workers
+    /// to answer ARP and ND with.
+    fn tenant_neighbors(&self, d: usize) -> Vec<(IpAddr, MacAddr)> {
+        let mut v: Vec<(IpAddr, MacAddr)> = self
+            .macs
+            .map
+            .iter()
+            .filter(|(k, _)| usize::from(k.domain()) == d)
+            .filter_map(|(k, e)| e.ip.map(|ip| (ip, MacAddr(k.mac()))))
+            .collect();
+        v.sort_unstable();
+        v.dedup_by_key(|e| e.0);
+        v
     }
 
     /// The flood tunnels of domain `d`: one per head-end VTEP, or the one

@@ -188,7 +188,11 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
         match self.put_static(key, dest, spec.ip, Origin::Api) {
             Ok(()) => {
                 log::info!("static MAC {} added in domain {}", spec.mac, spec.domain);
-                // A new tunnel needs a new snapshot before frames use it.
+                // A new tunnel, or an address the workers now answer ARP
+                // for, needs a new snapshot.
+                if spec.ip.is_some() {
+                    self.dirty = true;
+                }
                 if self.dirty {
                     self.publish();
                 }

@@ -9,6 +9,7 @@ use nvo_table::{Dest, Key, Lifetime};
 
 use super::*;
 use crate::config::PortRef;
+use crate::mgmt::{MacSpec, Request, Response};
 use crate::plane::{Layout, PlaneError, VTEP_COUNTERS};
 
 #[test]
@@ -180,4 +181,29 @@ fn link_changes_republish() {
         "no change, no publication"
     );
     rig.plane.set_link(9, true);
+}
+
+#[test]
+fn static_macs_with_an_ip_let_the_workers_answer_arp() {
+    let mut rig = Rig::new();
+    let snap = rig.plane.snapshot();
+    let blue = &snap.domains[usize::from(BLUE)];
+    let ip: IpAddr = "10.0.0.1".parse().unwrap();
+    assert_eq!(blue.neighbor(ip), Some(MacAddr([0x52, 0x54, 0, 0, 0, 1])));
+    assert!(snap.domains[usize::from(RED)].neighbors.is_empty());
+    // One added at run time is published too.
+    let spec = MacSpec {
+        domain: "red".into(),
+        mac: "52:54:00:00:00:09".parse().unwrap(),
+        vtep: None,
+        port: Some("red1".into()),
+        ip: Some("10.0.0.9".parse().unwrap()),
+    };
+    assert_eq!(rig.plane.handle(Request::AddMac(spec)), Response::Done);
+    let snap = rig.plane.snapshot();
+    let red = &snap.domains[usize::from(RED)];
+    assert_eq!(
+        red.neighbor("10.0.0.9".parse().unwrap()),
+        Some(MacAddr([0x52, 0x54, 0, 0, 0, 9]))
+    );
 }
