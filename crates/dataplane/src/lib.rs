@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod classify;
 pub mod counters;
 pub mod events;
 pub mod frame;
