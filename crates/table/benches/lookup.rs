@@ -120,6 +120,18 @@ fn interference(c: &mut Criterion, label: &str, w: &mut Writer, picks: &[Key]) {
     read(&mut g, "alone");
     let stop = AtomicBool::new(false);
     let active = AtomicBool::new(true);
+    // NVO_INTERFERENCE_CONTROL=1: the writer churns a second table of the
+    // same size and load instead, so that the ratio shows what sharing the
+    // CPU and memory costs, apart from sharing the table.
+    let mut other = std::env::var_os("NVO_INTERFERENCE_CONTROL").map(|_| {
+        let mut other = Writer::new(w.slots()).unwrap();
+        for k in keys(3, w.len()) {
+            other.insert(k, value(k), Lifetime::Learned).unwrap();
+        }
+        eprintln!("interference/{label}: control run, the writer churns another table");
+        other
+    });
+    let w = other.as_mut().unwrap_or(w);
     thread::scope(|s| {
         let writer = s.spawn(|| churn(w, &active, &stop));
         read(&mut g, "with writer");

@@ -80,47 +80,20 @@ impl Bucket {
         (self as *const Bucket).cast()
     }
 
-    /// Looks `key` up, for any thread, without writing anything.
-    ///
-    /// The answer is one that the bucket held at some instant during the
-    /// call: a seqlock read. Returns `None` when the key is not in this
-    /// bucket at that instant.
-    #[inline(always)]
-    pub(crate) fn probe(&self, key: u64, tag: u8) -> Option<Hit> {
-        loop {
-            // Acquire: pairs with the writer's Release store of the header
-            // that published this version, so the slot words read below are
-            // at least as new as that version.
-            let header = self.words[HEADER].load(Ordering::Acquire);
-            if version(header) & 1 == 1 {
-                spin();
-                continue;
-            }
-            let mut mask = matching(header, tag);
-            if mask == 0 {
-                // The header alone says the key is absent: nothing to validate.
-                return None;
-            }
-            let mut found = None;
-            while mask != 0 {
-                let s = first(mask);
-                mask &= mask - 1;
-                // Relaxed: these may race with the writer; the version check
-                // below throws away whatever a race produced.
-                if self.words[KEYS + s].load(Ordering::Relaxed) == key {
-                    found = Some(self.value(s));
-                    break;
-                }
-            }
-            // Acquire fence: if any load above read a store that the writer
-            // made after its Release fence (see `begin` and `fill`), the
-            // header store before that fence happens-before the reload, so
-            // the reload sees a newer version and the read is retried.
-            fence(Ordering::Acquire);
-            if self.words[HEADER].load(Ordering::Relaxed) == header {
-                return found.map(|(dest, stamp)| decode(dest, stamp));
+    /// The value of `key` among the slots of `mask` (a [`matching`] mask),
+    /// read without validation: for [`probe_pair`], which validates.
+    #[inline]
+    fn search(&self, mut mask: u32, key: u64) -> Option<(u32, Tick)> {
+        while mask != 0 {
+            let s = first(mask);
+            mask &= mask - 1;
+            // Relaxed: may race with the writer; the caller's version check
+            // throws away whatever a race produced.
+            if self.words[KEYS + s].load(Ordering::Relaxed) == key {
+                return Some(self.value(s));
             }
         }
+        None
     }
 
     /// The destination word and stamp of slot `s`, for a reader that will
@@ -257,42 +230,59 @@ impl Bucket {
     }
 }
 
-/// Looks `key` up in both of its buckets at once, for any thread: the
-/// same seqlock read as [`Bucket::probe`] on each, arranged so that the
-/// common case (at most one signature match per bucket, no write under
-/// way) takes no branch that depends on where the key is. A lookup whose
-/// key sits in the alternative bucket a third of the time would otherwise
-/// mispredict that often, and each misprediction throws away the
-/// overlapped work of the lookups after it.
+/// Looks `key` up in its two buckets, for any thread, without writing
+/// anything: a seqlock read of both buckets at once.
 ///
-/// The answer for each bucket held at some instant during the call; as
-/// with two separate probes, a miss must still be checked against the
-/// move count.
+/// Both headers are loaded (Acquire), the slots read (Relaxed), then after
+/// an Acquire fence both headers are loaded again (Relaxed): the answer
+/// stands only if neither changed. Each bucket is then a consistent
+/// snapshot, and, because the two intervals overlap, both snapshots held
+/// at one same instant, so a miss is a true miss even while the key moves
+/// between its buckets: every move writes both of them. See the crate
+/// documentation for the argument.
+///
+/// The common case (no write under way, at most one signature match per
+/// bucket) takes no branch that depends on where the key is: a lookup
+/// whose key sits in the alternative bucket a third of the time would
+/// otherwise mispredict that often.
 #[inline(always)]
 pub(crate) fn probe_pair(a: &Bucket, b: &Bucket, key: u64, tag: u8) -> Option<Hit> {
-    // Acquire, as in `Bucket::probe`.
-    let ha = a.words[HEADER].load(Ordering::Acquire);
-    let hb = b.words[HEADER].load(Ordering::Acquire);
-    let (ma, mb) = (matching(ha, tag), matching(hb, tag));
-    let busy = (ha | hb) & 1 == 1;
-    let ambiguous = (ma & ma.wrapping_sub(1)) | (mb & mb.wrapping_sub(1)) != 0;
-    if busy || ambiguous {
-        return a.probe(key, tag).or_else(|| b.probe(key, tag));
+    loop {
+        // Acquire: pairs with the writer's Release store of each header, so
+        // the slot words read below are at least as new as these versions,
+        // and (for `b`) so that every change the writer made to `a` before
+        // the change of `b` seen here is visible to the reload of `a`.
+        let ha = a.words[HEADER].load(Ordering::Acquire);
+        let hb = b.words[HEADER].load(Ordering::Acquire);
+        if (ha | hb) & 1 == 1 {
+            spin();
+            continue;
+        }
+        let (ma, mb) = (matching(ha, tag), matching(hb, tag));
+        let found = if (ma & ma.wrapping_sub(1)) | (mb & mb.wrapping_sub(1)) == 0 {
+            // At most one candidate a bucket. With no match, `first` names
+            // slot 0: loading its key is harmless and `& (m != 0)` discards
+            // the comparison.
+            let (sa, sb) = (first(ma) % SLOTS, first(mb) % SLOTS);
+            // Relaxed: validated below.
+            let in_a = (ma != 0) & (a.words[KEYS + sa].load(Ordering::Relaxed) == key);
+            let in_b = (mb != 0) & (b.words[KEYS + sb].load(Ordering::Relaxed) == key);
+            let value = if in_a { a.value(sa) } else { b.value(sb) };
+            (in_a | in_b).then_some(value)
+        } else {
+            a.search(ma, key).or_else(|| b.search(mb, key))
+        };
+        // Acquire fence: if any load above read a store that the writer made
+        // after its Release fence (see `Bucket::update` and `Bucket::fill`),
+        // the header store before that fence happens-before these reloads,
+        // which then see a newer version, and the read is retried.
+        fence(Ordering::Acquire);
+        let same = (a.words[HEADER].load(Ordering::Relaxed) == ha)
+            & (b.words[HEADER].load(Ordering::Relaxed) == hb);
+        if same {
+            return found.map(|(dest, stamp)| decode(dest, stamp));
+        }
     }
-    // With no match, `first` names slot 0: loading its key is harmless,
-    // and `& (m != 0)` discards the comparison.
-    let (sa, sb) = (first(ma) % SLOTS, first(mb) % SLOTS);
-    let in_a = (ma != 0) & (a.words[KEYS + sa].load(Ordering::Relaxed) == key);
-    let in_b = (mb != 0) & (b.words[KEYS + sb].load(Ordering::Relaxed) == key);
-    let (dest, stamp) = if in_a { a.value(sa) } else { b.value(sb) };
-    // Acquire fence and reloads: as in `Bucket::probe`, for both buckets.
-    fence(Ordering::Acquire);
-    let same = (a.words[HEADER].load(Ordering::Relaxed) == ha)
-        & (b.words[HEADER].load(Ordering::Relaxed) == hb);
-    if !same {
-        return a.probe(key, tag).or_else(|| b.probe(key, tag));
-    }
-    (in_a | in_b).then(|| decode(dest, stamp))
 }
 
 #[cfg(test)]
@@ -314,7 +304,8 @@ mod tests {
 
     #[test]
     fn fill_update_clear_keep_the_version_even_and_growing() {
-        let b = Bucket::new();
+        let (b, other) = (Bucket::new(), Bucket::new());
+        let probe = |key, tag| probe_pair(&other, &b, key, tag);
         let dest = encode(Dest::Local(3), Lifetime::Learned).unwrap();
         let slot = Slot {
             key: 42,
@@ -323,19 +314,19 @@ mod tests {
             stamp: 5,
         };
         b.fill(2, slot);
-        assert_eq!(b.probe(42, 7).map(|h| h.dest), Some(Dest::Local(3)));
-        assert_eq!(b.probe(42, 8), None);
+        assert_eq!(probe(42, 7).map(|h| h.dest), Some(Dest::Local(3)));
+        assert_eq!(probe(42, 8), None);
         assert_eq!(b.find(42, 7), Some(2));
         assert_eq!(b.free_slot(), Some(0));
         b.update(2, encode(Dest::Drop, Lifetime::Static).unwrap(), 9);
-        let hit = b.probe(42, 7).unwrap();
+        let hit = probe(42, 7).unwrap();
         assert_eq!(
             (hit.dest, hit.stamp, hit.lifetime),
             (Dest::Drop, 9, Lifetime::Static)
         );
         assert_eq!(version(b.header()), 4);
         b.clear(1 << 2);
-        assert_eq!(b.probe(42, 7), None);
+        assert_eq!(probe(42, 7), None);
         assert_eq!(version(b.header()), 6);
         assert_eq!(b.header() >> TAG_SHIFT, 0);
     }

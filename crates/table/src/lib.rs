@@ -25,32 +25,36 @@
 //! the moves made last-first). [`Reader`]s, one per data-plane worker,
 //! only load: a hit dirties no cache line.
 //!
-//! **Reading a bucket (a seqlock).** The reader loads the header (Acquire),
-//! retries while the version is odd, matches signatures, loads the key,
-//! destination and stamp of a matching slot (Relaxed), issues an Acquire
-//! fence and reloads the header (Relaxed): if it changed, the reader starts
-//! over. The writer rewrites a live slot by storing an odd version
-//! (Relaxed), a Release fence, the slot words (Relaxed), then the next even
-//! version (Release). Any slot word a reader loads that came from after the
-//! writer's fence makes the fences synchronize, so the reload sees the odd
-//! version or a later one: a torn read is always thrown away. Filling a
-//! free slot skips the odd version (no reader looks at a slot whose
-//! signature is 0 in the header it holds) but keeps the fence, which
-//! protects readers holding an older header in which the slot was still
-//! occupied. Freeing slots is a single header store.
+//! **Reading (a seqlock over both buckets).** A reader loads both of a
+//! key's bucket headers (Acquire), retries while either version is odd,
+//! matches signatures, loads the key, destination and stamp of a matching
+//! slot (Relaxed), issues an Acquire fence and reloads both headers
+//! (Relaxed): if either changed, it starts over. The writer rewrites a
+//! live slot by storing an odd version (Relaxed), a Release fence, the
+//! slot words (Relaxed), then the next even version (Release). Any slot
+//! word a reader loads that came from after the writer's fence makes the
+//! fences synchronize, so the reload sees the odd version or a later one:
+//! a torn read is always thrown away. Filling a free slot skips the odd
+//! version (no reader looks at a slot whose signature is 0 in the header
+//! it holds) but keeps the fence, which protects readers holding an older
+//! header in which the slot was still occupied. Freeing slots is a single
+//! header store.
 //!
-//! **Detecting a move.** A key being displaced is first copied into a free
-//! slot of its other bucket, then a table-wide move count is bumped
-//! (Release), then the key is removed from its old bucket. A reader reads
-//! the count (Acquire) before probing a key's two buckets, and after a
-//! miss reads it again behind an Acquire fence: if it changed, the miss may
-//! be an artefact of the move (the key left the bucket the reader had not
-//! yet probed, for the one already probed) and the reader looks again. A
-//! reader that saw the removal read that bucket's header with Acquire and
-//! so sees the bumped count; a reader that saw the bumped count before
-//! probing sees the copy. Hits need no second look: while a key is in two
-//! buckets both copies hold the same value. A bulk lookup reads the count
-//! once per burst.
+//! **Detecting a move.** A displaced key is first copied into a free slot
+//! of its other bucket, then removed from the old one: two header stores
+//! in that order, each changing a version. A reader could miss the key
+//! only by reading the destination before the copy and the source after
+//! the removal. If the source is the bucket it read second, its Acquire
+//! load of that header synchronizes with the removal, so the copy into
+//! the first bucket happens-before the reload of the first header, which
+//! then differs and the reader retries. If the source is the bucket it
+//! read first and it saw the key gone, that Acquire load synchronizes with
+//! the removal, so the copy is visible in the second bucket. Either way
+//! no false miss is confirmed. More generally, because each bucket stayed
+//! unchanged from its first load to its reload and those intervals
+//! overlap, both snapshots held at one instant, so every answer (hit or
+//! miss) is one the table gave at some instant during the call. No shared
+//! counter is read: a lookup touches only the two buckets.
 //!
 //! **Reclamation.** Nothing is freed while the table lives: removal clears
 //! a signature and the slot's words stay as they were until a later fill

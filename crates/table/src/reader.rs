@@ -76,40 +76,12 @@ impl Reader {
             prefetch(pair.1);
         }
 
-        // Stage 2: probe. One read of the move count covers the whole
-        // burst; only when a key moved meanwhile are the misses looked up
-        // again.
-        let before = shared.moves_before();
-        let mut missed = 0u32;
+        // Stage 2: probe, in order, so that the buckets prefetched first are
+        // used first.
         let mut hits = 0;
-        for (i, ((key, &(a, b, tag)), slot)) in keys
-            .iter()
-            .zip(&pairs)
-            .zip(out.iter_mut())
-            .take(count)
-            .enumerate()
-        {
+        for ((key, &(a, b, tag)), slot) in keys.iter().zip(&pairs).zip(out.iter_mut()).take(count) {
             *slot = probe_pair(a, b, key.raw(), tag);
-            match slot {
-                Some(_) => hits += 1,
-                None => missed |= 1 << i,
-            }
-        }
-        if missed != 0 && !shared.no_move_since(before) {
-            hits += self.retry(keys, out, missed);
-        }
-        hits
-    }
-
-    /// Looks the missed keys up again, one by one, after a move.
-    #[cold]
-    fn retry(&self, keys: &[Key], out: &mut [Option<Hit>], mut missed: u32) -> usize {
-        let mut hits = 0;
-        while missed != 0 {
-            let i = missed.trailing_zeros() as usize;
-            missed &= missed - 1;
-            out[i] = self.shared.get(keys[i]);
-            hits += usize::from(out[i].is_some());
+            hits += usize::from(slot.is_some());
         }
         hits
     }

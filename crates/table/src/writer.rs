@@ -79,8 +79,6 @@ pub struct Writer {
     shared: Arc<Shared>,
     len: usize,
     clock: Tick,
-    /// The writer's own copy of the shared move count.
-    moves: u64,
     /// The next bucket [`Writer::age`] looks at.
     cursor: u32,
     /// The search queue, allocated once with the table.
@@ -104,7 +102,6 @@ impl Writer {
             shared: Arc::new(Shared::new(n)),
             len: 0,
             clock: 0,
-            moves: 0,
             cursor: 0,
             queue: Vec::with_capacity(SEARCH_NODES),
             stats: Stats::default(),
@@ -369,16 +366,13 @@ impl Writer {
     }
 
     /// Moves one key to the free slot `to` of its other bucket: copy, then
-    /// count, then remove, so that a reader always finds it in one of its
-    /// buckets or learns from the count that it must look again.
+    /// remove. Both steps change a bucket version, and the copy's header
+    /// store comes first; a reader that sees the key gone from `from`
+    /// (through its Acquire load of that header) therefore sees the new
+    /// version of `to` when it validates, and looks again.
     fn move_key(&mut self, from: (u32, usize), to: (u32, usize)) {
         let slot = self.shared.bucket(from.0).slot(from.1);
         self.shared.bucket(to.0).fill(to.1, slot);
-        self.moves = self.moves.wrapping_add(1);
-        // Release: pairs with the reader's Acquire load of the count before
-        // its probe. A reader that sees this count also sees the copy made
-        // just above, so it cannot miss the key in both buckets.
-        self.shared.moves.0.store(self.moves, Ordering::Release);
         self.shared.bucket(from.0).clear(1 << from.1);
         self.stats.moved += 1;
     }
