@@ -67,6 +67,13 @@
 //! wait-free; the writer keeps a bucket's version odd for a few stores
 //! only, and only when rewriting a live slot.
 //!
+//! TODO: readers slow down by about a quarter (1M entries, measured on a
+//! shared two-CPU machine) while the writer applies a million inserts a
+//! second, against none when the same writer churns another table: the
+//! bucket lines it has just written must come from its core's cache.
+//! Demoting them after each change (`cldemote`, or `clwb` where that is
+//! missing) has not been tried yet.
+//!
 //! # Threads
 //!
 //! - Control thread: [`Writer::new`], then everything on the [`Writer`].
