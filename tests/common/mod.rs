@@ -17,6 +17,7 @@ pub mod frames;
 pub mod kernel;
 pub mod netns;
 pub mod ovs;
+pub mod switch;
 pub mod vm;
 
 pub use capture::{
@@ -28,6 +29,7 @@ pub use etcd::Etcd;
 pub use kernel::{KernelVxlan, KernelVxlanPeer};
 pub use netns::{Netns, VethEnd, VethPair};
 pub use ovs::{OvsConfig, OvsPeer, OvsTunnel};
+pub use switch::{DomainSpec, NvoHost, NvoSpec};
 pub use vm::{StandInSwitch, VhostMode, VmEndpoint};
 
 use std::path::Path;
