@@ -67,12 +67,13 @@
 //! wait-free; the writer keeps a bucket's version odd for a few stores
 //! only, and only when rewriting a live slot.
 //!
-//! TODO: readers slow down by about a quarter (1M entries, measured on a
-//! shared two-CPU machine) while the writer applies a million inserts a
-//! second, against none when the same writer churns another table: the
-//! bucket lines it has just written must come from its core's cache.
-//! Demoting them after each change (`cldemote`, or `clwb` where that is
-//! missing) has not been tried yet.
+//! TODO: the goal of readers losing under 10% while the writer applies a
+//! million inserts a second is not shown yet: on the shared two-CPU
+//! development machine they lose 30 to 45%, but as much or more when the
+//! same writer churns a separate table (the benchmark's control run), so
+//! what was measured is the machine's CPU and memory sharing; it needs a
+//! run on two dedicated cores, where the remaining cost would be the
+//! bucket lines the writer has just dirtied.
 //!
 //! # Threads
 //!
