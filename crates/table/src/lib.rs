@@ -69,7 +69,7 @@
 //!
 //! TODO: the goal of readers losing under 10% while the writer applies a
 //! million inserts a second is not shown yet: on the shared two-CPU
-//! development machine they lose 30 to 45%, but as much or more when the
+//! development machine they lose 26 to 46%, but as much or more when the
 //! same writer churns a separate table (the benchmark's control run), so
 //! what was measured is the machine's CPU and memory sharing; it needs a
 //! run on two dedicated cores, where the remaining cost would be the
