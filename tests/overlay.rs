@@ -198,8 +198,8 @@ fn nvo_pair_case(kind: Kind, v6: bool, restart_vm: bool) {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let sniff_blue = Sniffer::start(p.b_blue.ns(), "vm0", 2.0);
-        let sniff_red = Sniffer::start(p.b_red.ns(), "vm0", 2.0);
+        let sniff_blue = Sniffer::until(p.b_blue.ns(), "vm0", 8.0, b"tenant blue");
+        let sniff_red = Sniffer::until(p.b_red.ns(), "vm0", 8.0, b"tenant red");
         let counters = |h: &NvoHost| {
             h.metrics()
                 .into_iter()
@@ -282,7 +282,7 @@ fn nvo_pair_case(kind: Kind, v6: bool, restart_vm: bool) {
     p.b_red.ns().ip(&["link", "set", "dev", "vm0", "down"]);
     let red_in = "nvo_domain_from_tunnel_frames_total{domain=\"red\"}";
     let before = p.b.metric(red_in);
-    let watch = Sniffer::start(p.b_blue.ns(), "vm0", 4.0);
+    let watch = Sniffer::start(p.b_blue.ns(), "vm0", 5.0);
     let red = p.a_red.ping(IP_B, 3);
     let seen: Vec<_> = watch
         .finish()

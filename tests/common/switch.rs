@@ -343,15 +343,28 @@ const SNIFF: &str = "import socket,sys,time,select\n\
     \x20r,_,_=select.select([s],[],[],t)\n\
     \x20if not r: continue\n\
     \x20d,a=s.recvfrom(65535)\n\
-    \x20if a[0]==sys.argv[1] and a[2]!=socket.PACKET_OUTGOING: print(d.hex(),flush=True)\n";
+    \x20if a[0]!=sys.argv[1] or a[2]==socket.PACKET_OUTGOING: continue\n\
+    \x20print(d.hex(),flush=True)\n\
+    \x20if len(sys.argv)>3 and sys.argv[3] in d.hex(): break\n";
 
 impl Sniffer {
     /// Listens on `iface` in `ns` for `secs` seconds.
     pub fn start(ns: &Netns, iface: &str, secs: f64) -> Sniffer {
+        Sniffer::until(ns, iface, secs, &[])
+    }
+
+    /// Listens on `iface` in `ns` until a frame holding the bytes `needle`
+    /// arrives, or for `secs` seconds at most (frames under a loaded CPU
+    /// may take a while: every DPDK process on the way polls).
+    pub fn until(ns: &Netns, iface: &str, secs: f64, needle: &[u8]) -> Sniffer {
         use std::io::Read;
+        let hex: String = needle.iter().map(|b| format!("{b:02x}")).collect();
         let mut c = ns.cmd("python3");
-        c.args(["-c", SNIFF, iface, &secs.to_string()])
-            .stdout(std::process::Stdio::piped())
+        c.args(["-c", SNIFF, iface, &secs.to_string()]);
+        if !hex.is_empty() {
+            c.arg(&hex);
+        }
+        c.stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit());
         let mut child = c.spawn().unwrap_or_else(|e| panic!("python3 sniffer: {e}"));
         let mut line = String::new();
