@@ -208,7 +208,9 @@ fn nvo_pair_case(kind: Kind, v6: bool, restart_vm: bool) {
                 .collect::<Vec<_>>()
         };
         let before = (counters(&p.a), counters(&p.b));
-        p.a_blue.ns().inject("vm0", std::slice::from_ref(&blue_probe));
+        p.a_blue
+            .ns()
+            .inject("vm0", std::slice::from_ref(&blue_probe));
         p.a_red.ns().inject("vm0", std::slice::from_ref(&red_probe));
         let a_to_b = |f: &Vec<u8>| f[..6] == frames::mac(MAC_B) && f[6..12] == frames::mac(MAC_A);
         let got_blue: Vec<_> = sniff_blue.finish().into_iter().filter(a_to_b).collect();
