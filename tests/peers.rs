@@ -118,7 +118,12 @@ fn kernel_case(v6: bool, group: Option<&str>) {
     if group.is_some() {
         // The kernel speaks first: its ARP request goes to the group, and
         // nvo must take tunnel packets addressed to the group.
+        let t = Instant::now();
         let up = kernel.ns().ping_until(IP_VM, UP);
+        timed(
+            &format!("{what}: first kernel -> VM ping through the group"),
+            t,
+        );
         if let Err(e) = up {
             let fdb = kernel.fdb();
             let drops = nvo.drops();
@@ -126,7 +131,9 @@ fn kernel_case(v6: bool, group: Option<&str>) {
             panic!("{what}: kernel -> VM: {e}\nkernel fdb:\n{fdb}\nnvo drops:\n{drops}");
         }
     }
+    let t = Instant::now();
     let up = blue.ns().ping_until(IP_PEER, UP);
+    timed(&format!("{what}: first VM -> kernel ping"), t);
     if let Err(e) = up {
         let fdb = kernel.fdb();
         let drops = nvo.drops();
