@@ -281,11 +281,14 @@ fn nvo_pair_case(kind: Kind, v6: bool, restart_vm: bool) {
     // of them although they reach B. Blue is idle over IPv4 meanwhile, so
     // every IPv4 or ARP frame from A's MAC there would be red's (blue's
     // VMs may still exchange IPv6 neighbour discovery, which is theirs).
+    let iso = Instant::now();
     p.b_red.ns().ip(&["link", "set", "dev", "vm0", "down"]);
+    timed(&format!("{what}: isolation: red's VM down"), iso);
     let red_in = "nvo_domain_from_tunnel_frames_total{domain=\"red\"}";
     let before = p.b.metric(red_in);
     let watch = Sniffer::start(p.b_blue.ns(), "vm0", 5.0);
     let red = p.a_red.ping(IP_B, 3);
+    timed(&format!("{what}: isolation: red's pings"), iso);
     let seen: Vec<_> = watch
         .finish()
         .into_iter()
@@ -308,6 +311,7 @@ fn nvo_pair_case(kind: Kind, v6: bool, restart_vm: bool) {
     );
     p.b_red.ns().ip(&["link", "set", "dev", "vm0", "up"]);
     p.a_blue.ping(IP_B, 2).unwrap();
+    timed(&format!("{what}: isolation"), iso);
     timed(
         &format!("{what}: byte for byte, dissection, isolation"),
         start,

@@ -208,7 +208,13 @@ impl NvoHost {
     pub fn stop_balanced(&mut self) -> String {
         let mut d = self.nvo.take().expect("nvo running");
         super::signal(d.pid(), "INT");
+        let t = std::time::Instant::now();
         let status = d.wait_exit(Duration::from_secs(15));
+        eprintln!(
+            "e2e: {}: stopped in {:.1} s",
+            self.name,
+            t.elapsed().as_secs_f64()
+        );
         let log = d.log();
         let line = log
             .lines()
