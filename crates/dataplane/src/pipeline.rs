@@ -96,6 +96,8 @@ struct Classified<F> {
     domain: u16,
     /// The sending VTEP and the uplink, for frames that came out of a tunnel.
     from_vtep: Option<(IpAddr, u16)>,
+    /// Length on the wire, outer header included, of a tunnel frame.
+    wire_len: u32,
 }
 
 impl<F: Frame> Pipeline<F> {
@@ -258,6 +260,7 @@ impl<F: Frame> Engine<F> {
                     frame,
                     domain,
                     from_vtep: None,
+                    wire_len: 0,
                 }),
                 Err(reason) => self.counters.discard(reason),
             }
@@ -317,14 +320,7 @@ impl<F: Frame> Engine<F> {
                 continue;
             }
             let dom = &snap.domains[usize::from(domain)];
-            if let Some(vc) = snap
-                .tunnel_to(domain, d.remote)
-                .and_then(|t| snap.tunnel(t))
-                .and_then(|t| self.counters.vtep(t.vtep))
-            {
-                vc.rx_frames.inc();
-                vc.rx_bytes.add(frame.len() as u64);
-            }
+            let wire_len = frame.len() as u32;
             d.apply_ecn(frame.data_mut());
             let inner = usize::from(d.inner_offset);
             let trailer = frame.len() - inner - usize::from(d.inner_len);
@@ -347,6 +343,7 @@ impl<F: Frame> Engine<F> {
                 frame,
                 domain,
                 from_vtep: Some((d.remote, port)),
+                wire_len,
             });
         }
         self.forward(snap, port, items, now, 0);
@@ -379,6 +376,9 @@ impl<F: Frame> Engine<F> {
 
         for (i, it) in items.iter().enumerate() {
             self.learn(snap, port, it, src[i], now);
+            if let Some((addr, _)) = it.from_vtep {
+                self.count_vtep_rx(snap, it, addr, src[i]);
+            }
         }
 
         for (i, it) in items.into_iter().enumerate() {
@@ -409,6 +409,22 @@ impl<F: Frame> Engine<F> {
                 }
                 None => self.flood(snap, port, it),
             }
+        }
+    }
+
+    /// Counts a tunnel frame against the VTEP that sent it. The source's
+    /// table entry names the tunnel, so the usual case costs no search;
+    /// a source not (yet) known behind that VTEP takes the slow way.
+    #[inline]
+    fn count_vtep_rx(&self, snap: &Snapshot, it: &Classified<F>, addr: IpAddr, src: Option<Hit>) {
+        let known = match src.map(|h| h.dest) {
+            Some(Dest::Remote(t)) => snap.tunnel(t).filter(|t| t.remote == addr),
+            _ => None,
+        };
+        let tunnel = known.or_else(|| snap.tunnel_to(it.domain, addr).and_then(|t| snap.tunnel(t)));
+        if let Some(vc) = tunnel.and_then(|t| self.counters.vtep(t.vtep)) {
+            vc.rx_frames.inc();
+            vc.rx_bytes.add(u64::from(it.wire_len));
         }
     }
 
