@@ -94,7 +94,7 @@ EOF
 # The value of a metric (summed over label sets) from nvo's counters.
 metric() { # name [label-filter]
     "$NVO" ctl --socket "$W/nvo.ctl" counters --prometheus |
-        awk -v m="$1" -v f="${2:-}" '$1 ~ "^"m"([{]|$)" && (f == "" || index($1, f)) { s += $2 } END { printf "%d\n", s }'
+        awk -v m="$1" -v f="${2:-}" '$1 ~ "^"m"([{]|$)" && (f == "" || index($1, f)) { s += $2 } END { printf "%.0f\n", s }'
 }
 
 # Runs the VM-side testpmd for the window: txonly to REMOTE_MAC, or rxonly.
@@ -154,7 +154,7 @@ run_ref() { # case uplink-vdev vm-mode out-port
     wait "$pid" || true
     wait "${NVO_PIDS[-1]}" 2>/dev/null || true
     awk -v out="$4" '
-        /NIC statistics for port/ { port = $NF + 0 }
+        /NIC statistics for port/ { match($0, /port [0-9]+/); port = substr($0, RSTART + 5, RLENGTH - 5) + 0 }
         /Tx-pps:/ && port == out { pps = $2 }
         /CPU cycles\/packet=/ { split($0, a, "CPU cycles/packet="); split(a[2], b, " "); cpp = b[1] }
         END { print pps, (cpp == "" ? "?" : cpp) }' "$W/ref-$1.log"
