@@ -401,7 +401,11 @@ fn tunnel_frames_are_delivered_and_floods_obey_split_horizon() {
         let inner = udp4(A, R, 18, false);
         s.send(UPLINK, vec![from_remote(kind, 5000, 2, &inner)]);
         assert_eq!(s.take_all(), vec![(0, inner.clone())], "{kind:?}");
-        assert_eq!(s.counters.vteps[2].rx_frames.get(), 1, "counted against the sender");
+        assert_eq!(
+            s.counters.vteps[2].rx_frames.get(),
+            1,
+            "counted against the sender"
+        );
         // A broadcast out of the tunnel reaches the local members only.
         let bcast = udp4(MacAddr::BROADCAST, R, 18, false);
         s.send(UPLINK, vec![from_remote(kind, 5000, 2, &bcast)]);
