@@ -25,4 +25,13 @@ bash scripts/fuzz-packet.sh 10
 
 # Last, so that its closing lines are the suite's verdict.
 step "cargo test"
-cargo test --workspace --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+# One line over every test binary: libtest's "test result:" lines and the
+# "N passed, M failed" lines of the DPDK test binaries.
+awk '/^test result:/ { p += $4; f += $6 }
+     /^[0-9]+ passed, [0-9]+ failed$/ { p += $1; f += $3 }
+     END { printf "\nsummary: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
