@@ -15,10 +15,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use nvo_dataplane::Frame;
-use nvo_packet::ecn::Ecn;
 use nvo_packet::ethernet::{self, EtherType, MacAddr};
-use nvo_packet::ip::Protocol;
-use nvo_packet::{arp, icmpv6, ipv6};
+use nvo_packet::{arp, icmpv6, reply};
 
 use super::{ControlPlane, Transmit};
 
@@ -101,13 +99,8 @@ pub(crate) fn neighbor_solicit(
         target,
         lladdr: Some(mac),
     };
-    let at = eth(
-        out,
-        super::build::multicast_mac(dst.into()),
-        mac,
-        EtherType::IPV6,
-    )?;
-    ipv6_then(out, at, ip, dst, 255, &ns)
+    let dst_mac = super::build::multicast_mac(dst.into());
+    reply::icmpv6_frame(out, dst_mac, mac, ip, dst, 255, &ns)
 }
 
 /// An untagged Ethernet header.
@@ -125,31 +118,6 @@ pub(crate) fn eth(
         ethertype,
     }
     .emit(out)
-}
-
-/// An IPv6 header at `at` followed by the ICMPv6 message `msg`; returns
-/// the frame's end.
-pub(crate) fn ipv6_then(
-    out: &mut [u8],
-    at: usize,
-    src: Ipv6Addr,
-    dst: Ipv6Addr,
-    hop_limit: u8,
-    msg: &icmpv6::Repr<'_>,
-) -> nvo_packet::Result<usize> {
-    let r = ipv6::Repr {
-        src,
-        dst,
-        next_header: Protocol::ICMPV6,
-        payload_len: msg.len() as u16,
-        hop_limit,
-        dscp: 0,
-        ecn: Ecn::NotEct,
-        flow_label: 0,
-    };
-    let at = at + r.emit(out.get_mut(at..).ok_or(nvo_packet::Error::Truncated)?)?;
-    let buf = out.get_mut(at..).ok_or(nvo_packet::Error::Truncated)?;
-    Ok(at + msg.emit(buf, src, dst)?)
 }
 
 impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {

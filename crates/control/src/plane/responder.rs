@@ -14,7 +14,7 @@ use nvo_packet::ethernet::{EtherType, Frame as EthFrame, MacAddr};
 use nvo_packet::ip::Protocol;
 use nvo_packet::{arp, icmpv4, icmpv6, ipv4, ipv6, reply};
 
-use super::neighbours::{eth, ipv6_then};
+use super::neighbours::eth;
 use super::{ControlPlane, Transmit};
 
 /// TTL / hop limit of echo replies.
@@ -165,8 +165,8 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             }
             icmpv6::Repr::EchoRequest { ident, seq, data } if ip.dst() == ours => {
                 let reply = icmpv6::Repr::EchoReply { ident, seq, data };
-                let at = eth(&mut self.scratch, src_mac, mac, EtherType::IPV6).ok()?;
-                ipv6_then(&mut self.scratch, at, ours, ip.src(), TTL, &reply).ok()
+                reply::icmpv6_frame(&mut self.scratch, src_mac, mac, ours, ip.src(), TTL, &reply)
+                    .ok()
             }
             _ => None,
         }

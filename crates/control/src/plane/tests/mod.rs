@@ -15,9 +15,9 @@ use nvo_dataplane::{Frame, VecFrame};
 use nvo_packet::ecn::Ecn;
 use nvo_packet::ethernet::{EtherType, MacAddr};
 use nvo_packet::ip::Protocol;
-use nvo_packet::{arp, icmpv4, icmpv6, ipv4, ipv6};
+use nvo_packet::{arp, icmpv4, icmpv6, ipv4, ipv6, reply};
 
-use super::neighbours::{eth, ipv6_then};
+use super::neighbours::eth;
 use super::{ControlPlane, Transmit, WorkerLink};
 use crate::config::Config;
 
@@ -231,8 +231,7 @@ pub(super) fn icmpv6_frame(
     msg: &icmpv6::Repr<'_>,
 ) -> Vec<u8> {
     let mut out = vec![0; 200];
-    let at = eth(&mut out, dst_mac, src_mac, EtherType::IPV6).unwrap();
-    let len = ipv6_then(&mut out, at, src, dst, hop_limit, msg).unwrap();
+    let len = reply::icmpv6_frame(&mut out, dst_mac, src_mac, src, dst, hop_limit, msg).unwrap();
     out.truncate(len);
     out
 }
