@@ -3,23 +3,25 @@
 use std::sync::Arc;
 
 use nvo_control::config::Config;
+use nvo_control::plane::Layout;
 use nvo_dataplane::counters::Counter;
 use nvo_dataplane::{Counters, Discard, Totals};
-
-use crate::run::port_ref;
 
 /// Prints per-port counters, drops by reason and the frame balance,
 /// summed over `workers`.
 pub fn print(cfg: &Config, workers: &[Arc<Counters>]) {
     let sum =
         |f: &dyn Fn(&Counters) -> &Counter| -> u64 { workers.iter().map(|c| f(c).get()).sum() };
-    let ports = cfg.vm_ports.len() + cfg.uplinks.len();
+    let layout = Layout::of(cfg);
     println!(
         "{:<16} {:>14} {:>14} {:>16} {:>16}",
         "PORT", "RX-FRAMES", "TX-FRAMES", "RX-BYTES", "TX-BYTES"
     );
-    for i in 0..ports {
-        let name = cfg.port_name(port_ref(cfg, i));
+    for i in 0..layout.len() {
+        let Some(port) = layout.port_ref(i as u16) else {
+            continue;
+        };
+        let name = cfg.port_name(port);
         let at = |f: fn(&nvo_dataplane::counters::PortCounters) -> &Counter| {
             workers
                 .iter()

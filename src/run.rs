@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use log::{info, warn};
 use nvo_control::config::{Config, Device, PortRef, VhostMode};
 use nvo_control::mgmt::{self, Server};
-use nvo_control::plane::{ControlPlane, Inject, WorkerLink};
+use nvo_control::plane::{ControlPlane, Inject, Layout, WorkerLink};
 use nvo_dataplane::{Counters, Pipeline};
 use nvo_dpdk::{
     Eal, Mempool, Port, PortConfig, PortEvent, PortEvents, RssConfig, VhostConfig,
@@ -228,12 +228,14 @@ fn assign_queues(
     ports: &[Port],
     workers: usize,
 ) -> anyhow::Result<Vec<Vec<(u16, nvo_dpdk::RxQueue)>>> {
+    let layout = Layout::of(cfg);
     let mut out: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
     let mut next = 0;
     for (i, p) in ports.iter().enumerate() {
-        let queues = match port_ref(cfg, i) {
-            PortRef::Vm(v) => cfg.vm_ports[v].queues,
-            PortRef::Uplink(u) => cfg.uplinks[u].queues,
+        let queues = match layout.port_ref(i as u16) {
+            Some(PortRef::Vm(v)) => cfg.vm_ports[v].queues,
+            Some(PortRef::Uplink(u)) => cfg.uplinks[u].queues,
+            None => 0,
         };
         for q in 0..queues {
             out[next % workers].push((i as u16, p.rx_queue(q)?));
@@ -241,13 +243,4 @@ fn assign_queues(
         }
     }
     Ok(out)
-}
-
-/// The configuration's port behind switch port index `i`.
-pub fn port_ref(cfg: &Config, i: usize) -> PortRef {
-    if i < cfg.vm_ports.len() {
-        PortRef::Vm(i)
-    } else {
-        PortRef::Uplink(i - cfg.vm_ports.len())
-    }
 }
