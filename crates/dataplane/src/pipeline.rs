@@ -382,13 +382,13 @@ impl<F: Frame> Engine<F> {
         }
 
         for (i, it) in items.into_iter().enumerate() {
-            if src[i].is_some_and(|h| h.dest == Dest::Drop) {
+            if src[i].is_some_and(|h| h.dest() == Dest::Drop) {
                 self.counters.discard(Discard::SourceBlocked);
                 continue;
             }
             let bum = it.frame.data()[0] & 1 != 0;
             let hit = if bum { None } else { dst[i] };
-            match hit.map(|h| h.dest) {
+            match hit.map(|h| h.dest()) {
                 Some(Dest::Local(p)) if p == port => self.counters.discard(Discard::Hairpin),
                 Some(Dest::Local(p)) => self.deliver(snap, it.domain, p, it.frame),
                 Some(Dest::Remote(_)) if it.from_vtep.is_some() => {
@@ -417,7 +417,7 @@ impl<F: Frame> Engine<F> {
     /// a source not (yet) known behind that VTEP takes the slow way.
     #[inline]
     fn count_vtep_rx(&self, snap: &Snapshot, it: &Classified<F>, addr: IpAddr, src: Option<Hit>) {
-        let known = match src.map(|h| h.dest) {
+        let known = match src.map(|h| h.dest()) {
             Some(Dest::Remote(t)) => snap.tunnel(t).filter(|t| t.remote == addr),
             _ => None,
         };
@@ -443,7 +443,7 @@ impl<F: Frame> Engine<F> {
         let fresh = match hit {
             None => false,
             Some(h) => {
-                let same = match (h.dest, at) {
+                let same = match (h.dest(), at) {
                     (Dest::Local(p), Location::Port(q)) => p == q,
                     (Dest::Remote(t), Location::Vtep { addr, .. }) => {
                         snap.tunnel(t).is_some_and(|t| t.remote == addr)
@@ -452,7 +452,7 @@ impl<F: Frame> Engine<F> {
                 };
                 // A static entry is never moved by learning; the control
                 // thread would refuse it anyway, so don't ask.
-                h.lifetime == nvo_table::Lifetime::Static
+                h.lifetime() == nvo_table::Lifetime::Static
                     || (same && !h.needs_refresh(now, snap.refresh_after))
             }
         };

@@ -73,3 +73,38 @@ impl<'a, T> Bursts<'a, T> {
         burst
     }
 }
+
+/// Keys the churn keeps in the table before removing them again.
+pub const CHURN_WINDOW: usize = 10_000;
+
+/// A steady churn of fresh keys, as learning and aging make at full
+/// table: each step inserts a new key and removes the one inserted
+/// [`CHURN_WINDOW`] steps before. A table that displaces keys to make room
+/// ends up with another placement than a fresh fill gives it, so lookups
+/// are measured again after `count` steps of this.
+pub struct Churn {
+    fresh: Vec<Key>,
+    window: std::collections::VecDeque<Key>,
+    done: usize,
+}
+
+impl Churn {
+    pub fn new() -> Churn {
+        Churn {
+            fresh: keys(2, 1 << 22),
+            window: std::collections::VecDeque::with_capacity(CHURN_WINDOW),
+            done: 0,
+        }
+    }
+
+    /// The next step: the key to insert, and the key to remove first.
+    pub fn step(&mut self) -> (Key, Option<Key>) {
+        let key = self.fresh[self.done % self.fresh.len()];
+        self.done += 1;
+        let old = (self.window.len() == CHURN_WINDOW)
+            .then(|| self.window.pop_front())
+            .flatten();
+        self.window.push_back(key);
+        (key, old)
+    }
+}

@@ -1,12 +1,12 @@
 //! Lookup throughput of nvo-table against hashbrown behind an RwLock and
 //! std's HashMap, with the same keys, at 1M and 16M entries and 90% load;
-//! then nvo-table's reader with and without a writer applying about a
-//! million inserts a second.
+//! then nvo-table's reader, on the table settled by churn, with and without
+//! a writer applying about a million inserts a second.
 //!
 //! `cargo bench -p nvo-table --bench lookup -- --warm-up-time 1
 //! --measurement-time 3`; `NVO_BENCH_SIZES=1M` (or `16M`, `64K`, a list) picks the sizes.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -17,15 +17,13 @@ use nvo_table::{Dest, Hit, Key, Lifetime, Reader, Writer, BURST};
 use parking_lot::RwLock;
 
 mod inputs;
-use inputs::{keys, picks, size_label, sizes, Bursts};
+use inputs::{keys, picks, size_label, sizes, Bursts, Churn};
 
 /// Lookups are drawn from this many random picks of the present keys, so
 /// that successive bursts touch unrelated buckets.
 const PICKS: usize = 1 << 20;
 /// Inserts a second the interfering writer aims at.
 const WRITER_RATE: f64 = 1e6;
-/// Keys the interfering writer keeps in the table before removing them.
-const WINDOW: usize = 10_000;
 
 fn value(key: Key) -> Dest {
     Dest::Remote((key.raw() as u32) & nvo_table::MAX_VTEP_INDEX)
@@ -44,13 +42,14 @@ fn lookups(c: &mut Criterion) {
         }
         eprintln!(
             "nvo-table {label}: {} entries in {} slots ({:.1}% load), {:.1} bytes/slot, \
-             {:.1} bytes/entry, {} moves, filled in {:?}",
+             {:.1} bytes/entry, {} moves, {:.1}% in their primary bucket, filled in {:?}",
             w.len(),
             w.slots(),
             100.0 * w.len() as f64 / w.slots() as f64,
             w.bytes() as f64 / w.slots() as f64,
             w.bytes() as f64 / w.len() as f64,
             w.stats().moved,
+            100.0 * w.at_home() as f64 / w.len() as f64,
             started.elapsed()
         );
 
@@ -102,12 +101,25 @@ fn lookups(c: &mut Criterion) {
     }
 }
 
-/// Reader throughput on the filled table alone, then while another thread
-/// inserts (and, a window later, removes) fresh keys at `WRITER_RATE`; then
-/// the two alternated in short rounds, whose median ratio is printed: on a
-/// shared machine that ratio drifts far less than two separate runs.
+/// Reader throughput on the table settled by churn (as many steps as it
+/// has slots), alone, then while another thread goes on churning at
+/// `WRITER_RATE` inserts a second; then the two alternated in short rounds,
+/// whose median ratio is printed: on a shared machine that ratio drifts far
+/// less than two separate runs.
 fn interference(c: &mut Criterion, label: &str, w: &mut Writer, picks: &[Key]) {
     let r = w.reader();
+    let mut churn = Churn::new();
+    let started = Instant::now();
+    for _ in 0..w.slots() {
+        step(w, &mut churn);
+    }
+    eprintln!(
+        "interference/{label}: settled by {} churn steps in {:?}: {:.1}% of entries in their \
+         primary bucket",
+        w.slots(),
+        started.elapsed(),
+        100.0 * w.at_home() as f64 / w.len() as f64
+    );
     let mut g = c.benchmark_group(format!("interference/{label}"));
     g.throughput(Throughput::Elements(BURST as u64));
     let read = |g: &mut criterion::BenchmarkGroup<_>, name| {
@@ -133,7 +145,7 @@ fn interference(c: &mut Criterion, label: &str, w: &mut Writer, picks: &[Key]) {
     });
     let w = other.as_mut().unwrap_or(w);
     thread::scope(|s| {
-        let writer = s.spawn(|| churn(w, &active, &stop));
+        let writer = s.spawn(|| writer(w, &mut churn, &active, &stop));
         read(&mut g, "with writer");
         let mut ratios: Vec<f64> = (0..ROUNDS)
             .map(|_| {
@@ -159,6 +171,16 @@ fn interference(c: &mut Criterion, label: &str, w: &mut Writer, picks: &[Key]) {
     g.finish();
 }
 
+/// One churn step on `w`.
+fn step(w: &mut Writer, churn: &mut Churn) {
+    let (k, old) = churn.step();
+    if let Some(old) = old {
+        w.remove(old);
+    }
+    // A full table refuses the odd key; the churn goes on without it.
+    let _ = w.insert(k, value(k), Lifetime::Learned);
+}
+
 /// Alternations of [`interference`].
 const ROUNDS: usize = 11;
 
@@ -177,12 +199,14 @@ fn lookups_per_second(r: &Reader, picks: &[Key]) -> f64 {
     done as f64 / started.elapsed().as_secs_f64()
 }
 
-/// While `active`, inserts fresh keys at `WRITER_RATE`, removing each one
-/// `WINDOW` inserts later; stops at `stop` and removes the rest. Returns
-/// inserts, moves and the time spent active.
-fn churn(w: &mut Writer, active: &AtomicBool, stop: &AtomicBool) -> (u64, u64, Duration) {
-    let fresh = keys(2, 1 << 22);
-    let mut window = VecDeque::with_capacity(WINDOW);
+/// While `active`, churns at `WRITER_RATE` inserts a second; stops at
+/// `stop`. Returns inserts, moves and the time spent active.
+fn writer(
+    w: &mut Writer,
+    churn: &mut Churn,
+    active: &AtomicBool,
+    stop: &AtomicBool,
+) -> (u64, u64, Duration) {
     let moved = w.stats().moved;
     let mut on = Duration::ZERO;
     let mut last = Instant::now();
@@ -201,18 +225,9 @@ fn churn(w: &mut Writer, active: &AtomicBool, stop: &AtomicBool) -> (u64, u64, D
             continue;
         }
         for _ in 0..1000 {
-            let k = fresh[done as usize % fresh.len()];
-            if window.len() == WINDOW {
-                w.remove(window.pop_front().unwrap());
-            }
-            if w.insert(k, value(k), Lifetime::Learned).is_ok() {
-                window.push_back(k);
-            }
-            done += 1;
+            step(w, churn);
         }
-    }
-    for k in window {
-        w.remove(k);
+        done += 1000;
     }
     (done, w.stats().moved - moved, on)
 }

@@ -1,6 +1,6 @@
 //! The data-plane side: lookups that never block and never write.
 
-use crate::bucket::{probe_pair, Bucket};
+use crate::bucket::{probe_one, probe_pair, Bucket};
 use crate::key::{Key, Loc};
 use crate::shared::Shared;
 use crate::sync::{Arc, Ordering};
@@ -50,9 +50,10 @@ impl Reader {
     /// Looks up `keys` into `out` (up to the shorter of the two), [`BURST`]
     /// at a time, and returns the number of hits.
     ///
-    /// For each burst, both candidate buckets of every key are prefetched
-    /// before any is compared, so the cache misses overlap instead of
-    /// queueing one after the other. Each answer held at some instant
+    /// For each burst, the primary buckets of all keys are prefetched
+    /// before any is compared, then the alternative buckets of the keys not
+    /// found there, so that the cache misses overlap instead of queueing
+    /// one after the other and most hits cost one cache line. Each answer held at some instant
     /// during the call (not the same instant for all).
     pub fn get_bulk(&self, keys: &[Key], out: &mut [Option<Hit>]) -> usize {
         keys.chunks(BURST)
@@ -65,23 +66,45 @@ impl Reader {
     fn burst(&self, keys: &[Key], out: &mut [Option<Hit>]) -> usize {
         let shared = &*self.shared;
         let count = keys.len().min(out.len()).min(BURST);
-        // Stage 1: hash every key and prefetch both of its buckets, keeping
-        // the bucket references so that stage 2 neither hashes nor indexes.
+        // Stage 1: hash every key and prefetch its primary bucket, keeping
+        // the bucket references so that later stages neither hash nor
+        // index.
         let first = shared.bucket(0);
         let mut pairs = [(first, first, 0u8); BURST];
         for (pair, &key) in pairs.iter_mut().zip(&keys[..count]) {
             let loc = Loc::of(key, shared.n);
             *pair = (shared.bucket(loc.primary), shared.bucket(loc.alt), loc.tag);
             prefetch(pair.0);
-            prefetch(pair.1);
         }
 
-        // Stage 2: probe, in order, so that the buckets prefetched first are
-        // used first.
-        let mut hits = 0;
-        for ((key, &(a, b, tag)), slot) in keys.iter().zip(&pairs).zip(out.iter_mut()).take(count) {
-            *slot = probe_pair(a, b, key.raw(), tag);
-            hits += usize::from(slot.is_some());
+        // Stage 2: probe the primary buckets, in order, so that the buckets
+        // prefetched first are used first. The inserts put most keys in
+        // their primary bucket; for the others, prefetch the alternative
+        // now and note the key. The prefetch address is selected rather
+        // than branched on, since which keys miss is unpredictable.
+        let mut again = [0u8; BURST];
+        let mut misses = 0;
+        for (i, ((key, &(a, b, tag)), slot)) in keys
+            .iter()
+            .zip(&pairs)
+            .zip(out.iter_mut())
+            .take(count)
+            .enumerate()
+        {
+            *slot = probe_one(a, key.raw(), tag);
+            again[misses] = i as u8;
+            misses += usize::from(slot.is_none());
+            prefetch(if slot.is_none() { b } else { a });
+        }
+
+        // Stage 3: the keys not found in their primary bucket, against both
+        // buckets at once, which also settles keys moving between them.
+        let mut hits = count - misses;
+        for &i in &again[..misses] {
+            let (a, b, tag) = pairs[usize::from(i)];
+            let hit = probe_pair(a, b, keys[usize::from(i)].raw(), tag);
+            out[usize::from(i)] = hit;
+            hits += usize::from(hit.is_some());
         }
         hits
     }

@@ -95,7 +95,7 @@ fn a_key_displaced_during_a_lookup_is_found() {
     model(|| {
         let Displacing { mut w, x, y, .. } = displacing();
         let r = w.reader();
-        let t = thread::spawn(move || r.get(x).map(|h| h.dest));
+        let t = thread::spawn(move || r.get(x).map(|h| h.dest()));
         insert(&mut w, y, 9);
         assert_eq!(w.stats().moved, 1);
         assert_eq!(t.join().unwrap(), Some(Dest::Local(7)));
@@ -115,7 +115,7 @@ fn a_bulk_lookup_during_displacement_is_right_for_every_key() {
         let t = thread::spawn(move || {
             let mut out = [None; 3];
             r.get_bulk(&[x, y, absent], &mut out);
-            out.map(|h| h.map(|h| h.dest))
+            out.map(|h| h.map(|h| h.dest()))
         });
         insert(&mut w, y, 9);
         let [hx, hy, habsent] = t.join().unwrap();
@@ -134,7 +134,7 @@ fn an_update_is_seen_whole_or_not_at_all() {
         insert(&mut w, x, 1);
         w.set_clock(2);
         let r = w.reader();
-        let t = thread::spawn(move || r.get(x).map(|h| (h.dest, h.stamp)));
+        let t = thread::spawn(move || r.get(x).map(|h| (h.dest(), h.stamp())));
         w.insert(x, Dest::Remote(5), Lifetime::Learned).unwrap();
         let seen = t.join().unwrap();
         assert!(
@@ -153,7 +153,7 @@ fn a_reused_slot_never_lends_its_value_to_the_old_key() {
         let new = keys(&w, A, None, 1, &mut taken)[0];
         insert(&mut w, old, 1);
         let r = w.reader();
-        let t = thread::spawn(move || (r.get(old).map(|h| h.dest), r.get(new).map(|h| h.dest)));
+        let t = thread::spawn(move || (r.get(old).map(|h| h.dest()), r.get(new).map(|h| h.dest())));
         w.remove(old);
         insert(&mut w, new, 2);
         let (seen_old, seen_new) = t.join().unwrap();

@@ -47,9 +47,9 @@ impl Rng {
 
 fn check(id: u32, hit: Option<Hit>) {
     match (id, hit) {
-        (id, Some(hit)) if id < STABLE => assert_eq!(hit.dest, dest(id, 0), "stable {id}"),
+        (id, Some(hit)) if id < STABLE => assert_eq!(hit.dest(), dest(id, 0), "stable {id}"),
         (id, None) if id < STABLE => panic!("stable key {id} missed"),
-        (id, Some(hit)) if id < STABLE + CHURN => match hit.dest {
+        (id, Some(hit)) if id < STABLE + CHURN => match hit.dest() {
             Dest::Remote(v) => assert_eq!(v >> 8, id, "churn key {id} got another key's value"),
             other => panic!("churn key {id} got {other:?}"),
         },
@@ -129,11 +129,11 @@ fn readers_see_only_true_values_while_the_writer_churns_at_high_load() {
     assert!(stats.moved > 1000, "{stats:?}");
     assert!(checked > 10_000, "{checked}");
     for id in 0..STABLE {
-        assert_eq!(w.get(key(id)).map(|h| h.dest), Some(dest(id, 0)));
+        assert_eq!(w.get(key(id)).map(|h| h.dest()), Some(dest(id, 0)));
     }
     for (i, gen) in present.iter().enumerate() {
         let id = STABLE + i as u32;
-        assert_eq!(w.get(key(id)).map(|h| h.dest), gen.map(|g| dest(id, g)));
+        assert_eq!(w.get(key(id)).map(|h| h.dest()), gen.map(|g| dest(id, g)));
     }
     eprintln!("{stats:?}, {checked} answers checked");
 }

@@ -133,14 +133,14 @@ fn static_macs_are_in_the_table_per_domain() {
     let snap = rig.plane.snapshot();
     let blue = table.get(Key::new(BLUE, STATIC1.0)).unwrap();
     assert_eq!(
-        (blue.dest, blue.lifetime),
+        (blue.dest(), blue.lifetime()),
         (Dest::Local(BLUE1), Lifetime::Static)
     );
     let red = table.get(Key::new(RED, STATIC1.0)).unwrap();
-    assert_eq!(red.dest, Dest::Local(RED1));
+    assert_eq!(red.dest(), Dest::Local(RED1));
     let t = snap.tunnel_to(BLUE, peer4().into()).unwrap();
     assert_eq!(
-        table.get(Key::new(BLUE, STATIC2.0)).unwrap().dest,
+        table.get(Key::new(BLUE, STATIC2.0)).unwrap().dest(),
         Dest::Remote(t)
     );
     assert!(table.get(Key::new(RED, STATIC2.0)).is_none());

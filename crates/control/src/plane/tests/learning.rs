@@ -12,7 +12,7 @@ fn learn(rig: &Rig, domain: u16, m: MacAddr, at: Location) {
 
 fn dest(rig: &Rig, domain: u16, m: MacAddr) -> Option<(Dest, Lifetime)> {
     let h = rig.links[1].table.get(Key::new(domain, m.0))?;
-    Some((h.dest, h.lifetime))
+    Some((h.dest(), h.lifetime()))
 }
 
 #[test]

@@ -199,7 +199,7 @@ fn add_and_delete_a_static_mac_at_run_time() {
         .tunnel_to(RED, vtep)
         .expect("published with its tunnel");
     let key = Key::new(RED, mac(9).0);
-    assert_eq!(rig.links[0].table.get(key).unwrap().dest, Dest::Remote(t));
+    assert_eq!(rig.links[0].table.get(key).unwrap().dest(), Dest::Remote(t));
     let on_port = MacSpec {
         vtep: None,
         port: Some("blue1".into()),

@@ -74,7 +74,7 @@ fn a_vm_frame_to_an_unknown_mac_floods_into_the_tunnel_once_resolved() {
     rig.poll_at(0.2);
     let key = nvo_table::Key::new(BLUE, mac(1).0);
     assert_eq!(
-        rig.links[0].table.get(key).unwrap().dest,
+        rig.links[0].table.get(key).unwrap().dest(),
         nvo_table::Dest::Local(BLUE1)
     );
 }
