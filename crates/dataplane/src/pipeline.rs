@@ -448,6 +448,13 @@ impl<F: Frame> Engine<F> {
                     (Dest::Remote(t), Location::Vtep { addr, .. }) => {
                         snap.tunnel(t).is_some_and(|t| t.remote == addr)
                     }
+                    // A learned drop is a source its port's learn limit
+                    // blocked. The control thread looks at it again when
+                    // its refresh is due (and unblocks it if the port has
+                    // room by then), not for every frame it sends. The
+                    // drop does not say which port it was blocked on, so a
+                    // blocked MAC that moves is learned at that refresh too.
+                    (Dest::Drop, _) => true,
                     _ => false,
                 };
                 // A static entry is never moved by learning; the control

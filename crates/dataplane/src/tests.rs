@@ -661,6 +661,27 @@ fn a_source_mapped_to_drop_is_blocked() {
 }
 
 #[test]
+fn a_blocked_source_is_reported_when_its_refresh_is_due_not_per_frame() {
+    let mut s = switch(TunnelKind::Vxlan);
+    s.snap.refresh_after = 5;
+    s.publish();
+    s.map(BLUE, B, Dest::Local(1));
+    s.table
+        .insert(Key::new(BLUE, A.0), Dest::Drop, Lifetime::Learned)
+        .unwrap();
+    s.send(0, vec![udp4(B, A, 18, false), udp4(B, A, 18, false)]);
+    assert!(s.take_all().is_empty());
+    assert_eq!(s.dropped(Discard::SourceBlocked), 2);
+    assert!(s.chan.learn.pop().is_none());
+    s.table.set_clock(5);
+    s.send(0, vec![udp4(B, A, 18, false)]);
+    let ev = s.chan.learn.pop().unwrap();
+    assert_eq!((ev.domain, ev.mac, ev.at), (BLUE, A, Location::Port(0)));
+    assert!(s.chan.learn.pop().is_none());
+    s.assert_conserved();
+}
+
+#[test]
 fn tunnel_packets_to_the_domains_group_are_accepted_and_others_refused() {
     let mut s = switch(TunnelKind::Vxlan);
     let group = Ipv4Addr::new(239, 1, 1, 1);
