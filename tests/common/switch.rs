@@ -17,6 +17,8 @@ pub struct DomainSpec {
     pub flood: Vec<String>,
     /// Underlay multicast group instead.
     pub group: Option<String>,
+    /// `nvgre_flow_id`, when set.
+    pub nvgre_flow_id: Option<bool>,
 }
 
 impl DomainSpec {
@@ -27,6 +29,7 @@ impl DomainSpec {
             tunnel: tunnel.into(),
             flood: flood.iter().map(|s| s.to_string()).collect(),
             group: None,
+            nvgre_flow_id: None,
         }
     }
 
@@ -282,6 +285,9 @@ pub fn config_text(name: &str, dir: &Path, ctl: &Path, spec: &NvoSpec) -> String
         } else if !d.flood.is_empty() {
             let list: Vec<String> = d.flood.iter().map(|f| format!("\"{f}\"")).collect();
             c += &format!("flood = [{}]\n", list.join(", "));
+        }
+        if let Some(f) = d.nvgre_flow_id {
+            c += &format!("nvgre_flow_id = {f}\n");
         }
     }
     for (port, domain) in &spec.vms {

@@ -12,7 +12,7 @@
 //! | UDP source port | flow hash scaled into the port range (RFC 7348 §5, RFC 8926 §3.3) |
 //! | UDP length | written |
 //! | UDP checksum | 0 over IPv4 (RFC 7348 §5); over IPv6 computed from a precomputed sum, or 0 in the RFC 6935/6936 mode |
-//! | NVGRE FlowID | high 8 bits of the flow hash (RFC 7637 §3.2) |
+//! | NVGRE FlowID | high 8 bits of the flow hash (RFC 7637 §3.2), or 0 when the peer cannot take it |
 //! | DSCP | fixed, or copied from the inner IP header (RFC 2983 uniform model) |
 //! | ECN | RFC 6040 §4.1 normal or compatibility mode |
 //! | TTL | fixed, or copied from the inner IP header |
@@ -131,6 +131,10 @@ pub struct Config {
     pub allow_inner_tags: bool,
     /// Geneve options sent with every frame (Geneve only).
     pub geneve_options: GeneveOptions,
+    /// Put flow entropy in the NVGRE FlowID (NVGRE only). Off sends
+    /// FlowID 0, which RFC 7637 §3.2 allows, for peers that match the
+    /// whole 32-bit GRE key (Open vSwitch's gre ports do).
+    pub nvgre_flow_id: bool,
 }
 
 /// The most Geneve option bytes a template carries.
@@ -216,6 +220,7 @@ impl Config {
             udp6_zero_checksum: false,
             allow_inner_tags: false,
             geneve_options: GeneveOptions::default(),
+            nvgre_flow_id: true,
         }
     }
 }
@@ -275,6 +280,7 @@ pub struct Template {
     udp: bool,
     udp_checksum: bool,
     allow_inner_tags: bool,
+    flow_id: bool,
     ecn: EcnMode,
     ttl: Ttl,
     dscp: Dscp,
@@ -426,6 +432,7 @@ impl Template {
             udp,
             udp_checksum,
             allow_inner_tags: cfg.allow_inner_tags,
+            flow_id: cfg.kind == TunnelKind::Nvgre && cfg.nvgre_flow_id,
             ecn: cfg.ecn,
             ttl: cfg.ttl,
             dscp: cfg.dscp,
@@ -537,7 +544,7 @@ impl Template {
                 let sum = checksum::add(fixed, checksum::sum(inner));
                 put16(outer, l4 + udp::field::CHECKSUM, checksum::udp_field(sum));
             }
-        } else {
+        } else if self.flow_id {
             outer[l4 + nvgre::field::KEY + 3] = (flow_hash >> 24) as u8;
         }
         Ok(())
@@ -683,6 +690,10 @@ mod tests {
         assert_eq!(ip.hop_limit(), 9);
         assert_eq!(ip.flow_label(), 0xdead_beef >> 12);
         assert_eq!(p[14 + 40 + 7], 0xde, "FlowID is the hash's high byte");
+        c.nvgre_flow_id = false;
+        let p = encap(&Template::new(&c).unwrap(), &inner_v4(0x03, 9));
+        assert_eq!(p[14 + 40 + 7], 0, "FlowID 0 when asked");
+        assert_eq!(p[14 + 40 + 4..14 + 40 + 7], [0x01, 0x23, 0x45], "VSID kept");
     }
 
     #[test]

@@ -133,6 +133,7 @@ pub(crate) struct RawDomain {
     pub flood: Option<S<Vec<S<String>>>>,
     pub group: Option<S<String>>,
     pub inner_vlan: Option<S<String>>,
+    pub nvgre_flow_id: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

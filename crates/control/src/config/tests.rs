@@ -381,6 +381,9 @@ refuse! {
     nvgre_does_not_keep_inner_tags:
         "[[domain]]\nname = \"b\"\nvni = 5000\ntunnel = \"nvgre\"\ninner_vlan = \"keep\" # <-\n"
             => "inner_vlan", "RFC 7637";
+    nvgre_flow_id_is_for_nvgre_only:
+        "[[domain]]\nname = \"b\"\nvni = 5000\ntunnel = \"geneve\"\nnvgre_flow_id = false # <-\n"
+            => "nvgre_flow_id", "only for tunnel \"nvgre\", not \"geneve\"";
 }
 
 #[test]
@@ -391,6 +394,14 @@ fn domain_defaults_are_vxlan_4789_learning_drop_tagged() {
     assert!(d.learning);
     assert_eq!(d.flood, Flood::HeadEnd(vec![]));
     assert_eq!(d.inner_vlan, InnerVlan::Drop);
+    assert!(d.nvgre_flow_id);
+}
+
+#[test]
+fn nvgre_domains_may_send_flow_id_zero() {
+    let c =
+        parse("[[domain]]\nname = \"d\"\nvni = 5000\ntunnel = \"nvgre\"\nnvgre_flow_id = false\n");
+    assert!(!c.domains[0].nvgre_flow_id);
 }
 
 #[test]

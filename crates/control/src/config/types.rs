@@ -324,6 +324,8 @@ pub struct Domain {
     pub flood: Flood,
     /// Tagged inner frames.
     pub inner_vlan: InnerVlan,
+    /// NVGRE only: flow entropy in the FlowID (else FlowID 0).
+    pub nvgre_flow_id: bool,
 }
 
 /// A MAC address.

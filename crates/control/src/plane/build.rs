@@ -223,6 +223,7 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
         };
         c.udp6_zero_checksum = sw.ipv6_zero_udp_checksum;
         c.allow_inner_tags = dom.inner_vlan == InnerVlan::Keep;
+        c.nvgre_flow_id = dom.nvgre_flow_id;
         Template::new(&c).ok()
     }
 

@@ -187,6 +187,18 @@ pub(super) fn domains(v: &mut V, raw: &[S<RawDomain>], uplinks: &[Uplink]) -> Re
                 "\"keep\" is not allowed with nvgre: RFC 7637 forbids tagged inner frames".into(),
             );
         }
+        let nvgre_flow_id = match &d.nvgre_flow_id {
+            Some(b) if tunnel != Tunnel::Nvgre => {
+                return v.err(
+                    b.span(),
+                    sc,
+                    "nvgre_flow_id",
+                    format!("is only for tunnel \"nvgre\", not \"{tunnel}\""),
+                );
+            }
+            Some(b) => *b.get_ref(),
+            None => true,
+        };
         v.domains.insert(name.clone(), (i, d.name.span()));
         out.push(Domain {
             name,
@@ -196,6 +208,7 @@ pub(super) fn domains(v: &mut V, raw: &[S<RawDomain>], uplinks: &[Uplink]) -> Re
             learning,
             flood,
             inner_vlan,
+            nvgre_flow_id,
         });
     }
     Ok(out)
