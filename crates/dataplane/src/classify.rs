@@ -188,10 +188,5 @@ pub(crate) fn multicast_dst(data: &[u8]) -> Option<IpAddr> {
 /// The decapsulation settings with `group` standing in for our address.
 #[cold]
 pub(crate) fn group_decap(cfg: &decap::Config, group: IpAddr) -> decap::Config {
-    let mut c = *cfg;
-    match group {
-        IpAddr::V4(g) => c.local_v4 = Some(g),
-        IpAddr::V6(g) => c.local_v6 = Some(g),
-    }
-    c
+    cfg.only_local(group)
 }

@@ -311,7 +311,7 @@ impl<F: Frame> Engine<F> {
                     continue;
                 }
             };
-            let Some(domain) = snap.domain_of_vni(d.kind, d.vni) else {
+            let Some(domain) = snap.domain_of_vni(d.kind, d.port, d.vni) else {
                 self.counters.discard(Discard::UnknownVni);
                 continue;
             };

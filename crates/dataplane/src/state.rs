@@ -26,8 +26,9 @@ pub struct Snapshot {
     pub domains: Vec<Domain>,
     /// Tunnels by tunnel index; `None` for a retired index.
     pub tunnels: Vec<Option<Tunnel>>,
-    /// (tunnel kind, VNI) to domain index, sorted by key, for decapsulation.
-    vni_index: Vec<(u32, u16)>,
+    /// (tunnel kind, UDP port, VNI) to domain index, sorted by key, for
+    /// decapsulation.
+    vni_index: Vec<(u64, u16)>,
     /// (domain, remote VTEP address) to tunnel index, for learning.
     tunnel_index: HashMap<(u16, IpAddr), u32>,
     /// The underlay multicast groups of the domains: tunnel packets sent
@@ -64,7 +65,7 @@ impl Snapshot {
             .domains
             .iter()
             .enumerate()
-            .map(|(i, d)| (vni_key(d.kind, d.vni), i as u16))
+            .map(|(i, d)| (vni_key(d.kind, d.port, d.vni), i as u16))
             .collect();
         self.vni_index.sort_unstable();
         self.tunnel_index = self
@@ -99,10 +100,11 @@ impl Snapshot {
         })
     }
 
-    /// The domain carried in tunnels of `kind` with identifier `vni`.
+    /// The domain carried in tunnels of `kind` to UDP port `port` (0 for
+    /// NVGRE) with identifier `vni`.
     #[inline]
-    pub fn domain_of_vni(&self, kind: TunnelKind, vni: u32) -> Option<u16> {
-        let key = vni_key(kind, vni);
+    pub fn domain_of_vni(&self, kind: TunnelKind, port: u16, vni: u32) -> Option<u16> {
+        let key = vni_key(kind, port, vni);
         self.vni_index
             .binary_search_by_key(&key, |&(k, _)| k)
             .ok()
@@ -122,8 +124,8 @@ impl Snapshot {
     }
 }
 
-fn vni_key(kind: TunnelKind, vni: u32) -> u32 {
-    (kind as u32) << 24 | (vni & 0xff_ffff)
+fn vni_key(kind: TunnelKind, port: u16, vni: u32) -> u64 {
+    u64::from(kind as u8) << 40 | u64::from(port) << 24 | u64::from(vni & 0xff_ffff)
 }
 
 /// A port of the switch.
@@ -188,6 +190,8 @@ pub struct Domain {
     pub vni: u32,
     /// How the domain is carried between VTEPs.
     pub kind: TunnelKind,
+    /// The UDP destination port of its tunnels; 0 for NVGRE.
+    pub port: u16,
     /// Whether source MACs are learned.
     pub learning: bool,
     /// Carry 802.1Q-tagged inner frames instead of dropping them.

@@ -99,6 +99,7 @@ fn switch(kind: TunnelKind) -> Switch {
         Domain {
             vni: 5000,
             kind,
+            port: kind.default_port(),
             learning: true,
             keep_inner_tags: false,
             members: vec![
@@ -115,6 +116,7 @@ fn switch(kind: TunnelKind) -> Switch {
         Domain {
             vni: 6000,
             kind,
+            port: kind.default_port(),
             learning: true,
             keep_inner_tags: false,
             members: vec![
@@ -433,6 +435,49 @@ fn unknown_vni_is_dropped_and_counted() {
     );
     assert!(s.take_all().is_empty());
     assert_eq!(s.dropped(Discard::UnknownVni), 1);
+    s.assert_conserved();
+}
+
+#[test]
+fn the_same_vni_on_another_udp_port_or_address_is_another_domain() {
+    let mut s = switch(TunnelKind::Vxlan);
+    // Red carries VNI 5000 too, on port 8472; a second uplink address.
+    let second = Ipv4Addr::new(198, 18, 9, 1);
+    s.snap.domains[usize::from(RED)].vni = 5000;
+    s.snap.domains[usize::from(RED)].port = 8472;
+    s.snap.decap.vxlan_ports.insert(8472).unwrap();
+    s.snap.decap.add_local(second.into()).unwrap();
+    s.publish();
+    s.map(BLUE, A, Dest::Local(0));
+    s.map(RED, A, Dest::Local(2));
+    let inner = udp4(A, R, 18, false);
+    let on_port = |port, to| {
+        let mut cfg = TplConfig::new(
+            TunnelKind::Vxlan,
+            remote(3).into(),
+            to,
+            UPLINK_MAC,
+            GW_MAC,
+            5000,
+        );
+        cfg.dst_port = port;
+        let tpl = Template::new(&cfg).unwrap();
+        let mut f = inner.clone();
+        tpl.encap(f.prepend(tpl.len()).unwrap(), 0x1234_5678)
+            .unwrap();
+        f.data_mut()[..6].copy_from_slice(&UPLINK_MAC.0);
+        f
+    };
+    s.send(UPLINK, vec![on_port(4789, local().into())]);
+    assert_eq!(s.take_all(), vec![(0, inner.clone())]);
+    s.send(UPLINK, vec![on_port(8472, second.into())]);
+    assert_eq!(s.take_all(), vec![(2, inner.clone())]);
+    s.send(UPLINK, vec![on_port(4790, local().into())]);
+    assert!(s.take_all().is_empty());
+    assert_eq!(
+        s.dropped(Discard::Wire(nvo_packet::DropReason::NotOurTunnel)),
+        1
+    );
     s.assert_conserved();
 }
 

@@ -8,7 +8,7 @@
 //!
 //! Checks, in order, with what requires them:
 //! - outer IPv4 header checksum; fragments refused (RFC 7348 §4.3);
-//! - outer destination is our VTEP address;
+//! - outer destination is one of our VTEP addresses;
 //! - UDP: a non-zero checksum must be right (RFC 7348 §5; RFC 8200 §8.1 over
 //!   IPv6); zero over IPv6 only in the RFC 6936 mode;
 //! - VXLAN I flag (RFC 7348 §5); NVGRE flags, protocol and VSID (RFC 7637
@@ -31,17 +31,87 @@ use crate::template::TunnelKind;
 use crate::{checksum, geneve, inner, ipv4, ipv6, nvgre, udp, vxlan};
 use crate::{DropReason, Error};
 
+/// The most local addresses of one family [`Config`] holds.
+pub const MAX_LOCAL: usize = 8;
+/// The most UDP ports of one tunnel kind [`Config`] holds.
+pub const MAX_PORTS: usize = 4;
+
+/// A handful of values, searched in order: a switch has one VTEP address
+/// per uplink and one UDP port per tunnel kind, rarely more, and scanning
+/// a few words beats any lookup structure at that size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Few<T, const N: usize> {
+    items: [T; N],
+    len: u8,
+}
+
+/// [`Few::insert`] found no room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Full;
+
+impl<T: Copy + Default + PartialEq, const N: usize> Few<T, N> {
+    /// None.
+    pub fn new() -> Self {
+        Few {
+            items: [T::default(); N],
+            len: 0,
+        }
+    }
+
+    /// Just `v`.
+    pub fn one(v: T) -> Self {
+        let mut few = Self::new();
+        few.items[0] = v;
+        few.len = 1;
+        few
+    }
+
+    /// Adds `v` unless present; [`Full`] when `N` values are already held.
+    pub fn insert(&mut self, v: T) -> Result<(), Full> {
+        if self.contains(v) {
+            return Ok(());
+        }
+        let slot = self.items.get_mut(usize::from(self.len)).ok_or(Full)?;
+        *slot = v;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Whether `v` is held.
+    #[inline(always)]
+    pub fn contains(&self, v: T) -> bool {
+        self.as_slice().contains(&v)
+    }
+
+    /// The values, in insertion order.
+    #[inline(always)]
+    pub fn as_slice(&self) -> &[T] {
+        &self.items[..usize::from(self.len)]
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl<T: Copy + Default + PartialEq, const N: usize> Default for Few<T, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// What the receive side accepts.
 #[derive(Debug, Clone, Copy)]
 pub struct Config {
-    /// Our IPv4 VTEP address, if any.
-    pub local_v4: Option<Ipv4Addr>,
-    /// Our IPv6 VTEP address, if any.
-    pub local_v6: Option<Ipv6Addr>,
-    /// UDP port for VXLAN, or `None` to refuse VXLAN.
-    pub vxlan_port: Option<u16>,
-    /// UDP port for Geneve, or `None` to refuse Geneve.
-    pub geneve_port: Option<u16>,
+    /// Our IPv4 VTEP addresses, as [`Ipv4Addr::to_bits`] (one per uplink).
+    pub local_v4: Few<u32, MAX_LOCAL>,
+    /// Our IPv6 VTEP addresses, as [`Ipv6Addr::to_bits`].
+    pub local_v6: Few<u128, MAX_LOCAL>,
+    /// UDP ports for VXLAN; none refuses VXLAN.
+    pub vxlan_ports: Few<u16, MAX_PORTS>,
+    /// UDP ports for Geneve; none refuses Geneve.
+    pub geneve_ports: Few<u16, MAX_PORTS>,
     /// Accept NVGRE.
     pub nvgre: bool,
     /// Verify non-zero UDP checksums over IPv4 (RFC 7348 §5 lets a receiver
@@ -63,18 +133,45 @@ impl Config {
     /// verifies every non-zero checksum, refuses zero UDP checksums over
     /// IPv6, tagged inner frames and every critical Geneve option.
     pub fn new(local_v4: Option<Ipv4Addr>, local_v6: Option<Ipv6Addr>) -> Config {
-        Config {
-            local_v4,
-            local_v6,
-            vxlan_port: Some(vxlan::UDP_PORT),
-            geneve_port: Some(geneve::UDP_PORT),
+        let mut c = Config {
+            local_v4: Few::new(),
+            local_v6: Few::new(),
+            vxlan_ports: Few::one(vxlan::UDP_PORT),
+            geneve_ports: Few::one(geneve::UDP_PORT),
             nvgre: true,
             verify_udp4_checksum: true,
             verify_udp6_checksum: true,
             udp6_zero_checksum: false,
             allow_inner_tags: false,
             geneve_option_known: |_, _| false,
+        };
+        if let Some(a) = local_v4 {
+            c.local_v4 = Few::one(a.to_bits());
         }
+        if let Some(a) = local_v6 {
+            c.local_v6 = Few::one(a.to_bits());
+        }
+        c
+    }
+
+    /// Accepts tunnels to `addr` as well; [`Full`] past [`MAX_LOCAL`] of a
+    /// family.
+    pub fn add_local(&mut self, addr: IpAddr) -> Result<(), Full> {
+        match addr {
+            IpAddr::V4(a) => self.local_v4.insert(a.to_bits()),
+            IpAddr::V6(a) => self.local_v6.insert(a.to_bits()),
+        }
+    }
+
+    /// The same settings with `addr` as the only local address of its
+    /// family: for packets to an underlay multicast group we joined.
+    pub fn only_local(&self, addr: IpAddr) -> Config {
+        let mut c = *self;
+        match addr {
+            IpAddr::V4(a) => c.local_v4 = Few::one(a.to_bits()),
+            IpAddr::V6(a) => c.local_v6 = Few::one(a.to_bits()),
+        }
+        c
     }
 }
 
@@ -83,6 +180,9 @@ impl Config {
 pub struct Decapsulated {
     /// Tunnel kind it arrived by.
     pub kind: TunnelKind,
+    /// The UDP destination port it arrived on; 0 for NVGRE. With the kind
+    /// and the VNI it names the domain.
+    pub port: u16,
     /// VNI (VXLAN, Geneve) or VSID (NVGRE), 24 bits.
     pub vni: u32,
     /// The sending VTEP: the outer source address.
@@ -145,9 +245,12 @@ pub fn decap(cfg: &Config, frame: &[u8]) -> Result<Decapsulated, DropReason> {
         _ => return Err(DropReason::NotIp),
     };
 
-    let (kind, vni, inner_rel, inner_len) = match outer.protocol {
+    let (kind, port, vni, inner_rel, inner_len) = match outer.protocol {
         Protocol::UDP => tunnel_udp(cfg, &outer)?,
-        Protocol::GRE if cfg.nvgre => tunnel_nvgre(outer.l4)?,
+        Protocol::GRE if cfg.nvgre => {
+            let (kind, vni, inner_rel, inner_len) = tunnel_nvgre(outer.l4)?;
+            (kind, 0, vni, inner_rel, inner_len)
+        }
         _ => return Err(DropReason::UnknownProtocol),
     };
     let inner_offset = outer.l4_offset + inner_rel;
@@ -163,6 +266,7 @@ pub fn decap(cfg: &Config, frame: &[u8]) -> Result<Decapsulated, DropReason> {
     };
     Ok(Decapsulated {
         kind,
+        port,
         vni,
         remote: outer.remote,
         inner_offset: inner_offset as u16,
@@ -188,7 +292,7 @@ fn outer_v4<'a>(cfg: &Config, b: &'a [u8], at: usize) -> Result<Outer<'a>, DropR
     if ip.is_fragment() {
         return Err(DropReason::Fragment);
     }
-    if cfg.local_v4.map(Ipv4Addr::to_bits) != Some(ip.dst().to_bits()) {
+    if !cfg.local_v4.contains(ip.dst().to_bits()) {
         return Err(DropReason::NotOurAddress);
     }
     let hlen = ip.header_len();
@@ -210,7 +314,7 @@ fn outer_v6<'a>(cfg: &Config, b: &'a [u8], at: usize) -> Result<Outer<'a>, DropR
         return Err(DropReason::Fragment);
     }
     // Compared as u128: one or two register compares, not a memcmp call.
-    if cfg.local_v6.map(Ipv6Addr::to_bits) != Some(ip.dst().to_bits()) {
+    if !cfg.local_v6.contains(ip.dst().to_bits()) {
         return Err(DropReason::NotOurAddress);
     }
     let up = ip.upper_offset();
@@ -225,18 +329,21 @@ fn outer_v6<'a>(cfg: &Config, b: &'a [u8], at: usize) -> Result<Outer<'a>, DropR
     })
 }
 
-/// VXLAN or Geneve: returns kind, VNI, inner offset from the UDP header and
-/// inner length.
+/// VXLAN or Geneve: returns kind, destination port, VNI, inner offset from
+/// the UDP header and inner length.
 #[inline(always)]
-fn tunnel_udp(cfg: &Config, o: &Outer<'_>) -> Result<(TunnelKind, u32, usize, usize), DropReason> {
+fn tunnel_udp(
+    cfg: &Config,
+    o: &Outer<'_>,
+) -> Result<(TunnelKind, u16, u32, usize, usize), DropReason> {
     let u = udp::Packet::new_checked(o.l4).map_err(|e| match e {
         Error::Truncated => DropReason::Truncated,
         _ => DropReason::MalformedUdp,
     })?;
-    let dport = Some(u.dst_port());
-    let kind = if dport == cfg.vxlan_port {
+    let dport = u.dst_port();
+    let kind = if cfg.vxlan_ports.contains(dport) {
         TunnelKind::Vxlan
-    } else if dport == cfg.geneve_port {
+    } else if cfg.geneve_ports.contains(dport) {
         TunnelKind::Geneve
     } else {
         return Err(DropReason::NotOurTunnel);
@@ -265,7 +372,7 @@ fn tunnel_udp(cfg: &Config, o: &Outer<'_>) -> Result<(TunnelKind, u32, usize, us
         _ => geneve_check(cfg, payload)?,
     };
     let inner_rel = udp::HEADER_LEN + hlen;
-    Ok((kind, vni, inner_rel, payload.len() - hlen))
+    Ok((kind, dport, vni, inner_rel, payload.len() - hlen))
 }
 
 /// Verifies a UDP checksum from the raw address bytes of the outer header,
@@ -389,6 +496,52 @@ mod tests {
                 assert_eq!(d.remote, want);
             }
         }
+    }
+
+    #[test]
+    fn any_of_our_addresses_and_ports_is_accepted_and_the_port_reported() {
+        for kind in [TunnelKind::Vxlan, TunnelKind::Geneve] {
+            for v6 in [false, true] {
+                let p = received(kind, v6, &inner(0));
+                // Our address second in the list, the IANA port not listed.
+                let mut c = Config::new(Some("192.0.2.77".parse().unwrap()), None);
+                c.add_local(if v6 { L6 } else { L4 }.parse().unwrap())
+                    .unwrap();
+                c.vxlan_ports = Few::one(8472);
+                c.geneve_ports = Few::one(6082);
+                assert_eq!(decap(&c, &p), Err(DropReason::NotOurTunnel));
+                let port = kind.default_port();
+                match kind {
+                    TunnelKind::Vxlan => c.vxlan_ports.insert(port).unwrap(),
+                    _ => c.geneve_ports.insert(port).unwrap(),
+                }
+                let d = decap(&c, &p).unwrap();
+                assert_eq!((d.kind, d.port, d.vni), (kind, port, 0x4242));
+            }
+        }
+        let p = received(TunnelKind::Nvgre, false, &inner(0));
+        assert_eq!(decap(&cfg(), &p).unwrap().port, 0);
+    }
+
+    #[test]
+    fn few_holds_n_distinct_values_then_is_full() {
+        let mut f: Few<u16, 2> = Few::new();
+        assert!(f.is_empty() && !f.contains(0));
+        assert_eq!(f.insert(4789), Ok(()));
+        assert_eq!(f.insert(4789), Ok(()));
+        assert_eq!(f.insert(8472), Ok(()));
+        assert_eq!(f.insert(6081), Err(Full));
+        assert_eq!(f.as_slice(), &[4789, 8472]);
+        let mut c = cfg();
+        for i in 0..MAX_LOCAL as u8 - 1 {
+            c.add_local(IpAddr::V4(Ipv4Addr::new(198, 18, 0, i)))
+                .unwrap();
+        }
+        assert_eq!(c.add_local("198.18.1.0".parse().unwrap()), Err(Full));
+        assert_eq!(
+            c.only_local(L6.parse().unwrap()).local_v6.as_slice().len(),
+            1
+        );
     }
 
     #[test]

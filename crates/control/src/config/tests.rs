@@ -381,6 +381,17 @@ refuse! {
     nvgre_does_not_keep_inner_tags:
         "[[domain]]\nname = \"b\"\nvni = 5000\ntunnel = \"nvgre\"\ninner_vlan = \"keep\" # <-\n"
             => "inner_vlan", "RFC 7637";
+    vxlan_ports_are_few:
+        "[[domain]]\nname = \"a\"\nvni = 1\n\
+         [[domain]]\nname = \"b\"\nvni = 1\nudp_port = 4790\n\
+         [[domain]]\nname = \"c\"\nvni = 1\nudp_port = 4791\n\
+         [[domain]]\nname = \"d\"\nvni = 1\nudp_port = 4792\n\
+         [[domain]]\nname = \"e\"\nvni = 1\nudp_port = 4793 # <-\n"
+            => "udp_port", "vxlan domains may use at most 4 distinct UDP ports";
+    uplink_addresses_of_a_family_are_few:
+        (0..9).map(|i| format!("[[uplink]]\nname = \"u{i}\"\ndevice = \"net_null{i}\"\nipv4 = \"198.18.{i}.1/24\"{}\n",
+            if i == 8 { " # <-" } else { "" })).collect::<String>()
+            => "ipv4", "at most 8 uplinks";
     nvgre_flow_id_is_for_nvgre_only:
         "[[domain]]\nname = \"b\"\nvni = 5000\ntunnel = \"geneve\"\nnvgre_flow_id = false # <-\n"
             => "nvgre_flow_id", "only for tunnel \"nvgre\", not \"geneve\"";

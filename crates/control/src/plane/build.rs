@@ -95,26 +95,41 @@ pub(crate) fn multicast_mac(group: IpAddr) -> MacAddr {
     }
 }
 
-/// The decapsulation settings for `cfg`.
-///
-/// `decap::Config` holds one IPv4 and one IPv6 local address and one UDP
-/// port each for VXLAN and Geneve. So only the first uplink with an
-/// address of a family terminates tunnels of that family (a second
-/// uplink's VTEP addresses are not accepted), and only the first VXLAN and
-/// the first Geneve domain's UDP port are listened on: domains on another
-/// port receive nothing.
+/// The decapsulation settings for `cfg`: every uplink's VTEP addresses,
+/// and the UDP ports of every VXLAN and Geneve domain. Validation keeps
+/// both within what `decap::Config` holds, so nothing is left out here.
 pub(crate) fn decap_config(cfg: &Config) -> decap::Config {
-    let v4 = cfg.uplinks.iter().find_map(|u| u.ipv4.map(|c| c.addr));
-    let v6 = cfg.uplinks.iter().find_map(|u| u.ipv6.map(|c| c.addr));
-    let mut d = decap::Config::new(v4, v6);
-    let port_of = |t: config::Tunnel| {
-        cfg.domains
-            .iter()
-            .find(|d| d.tunnel == t)
-            .and_then(|d| d.udp_port)
-    };
-    d.vxlan_port = port_of(config::Tunnel::Vxlan);
-    d.geneve_port = port_of(config::Tunnel::Geneve);
+    let mut d = decap::Config::new(None, None);
+    let addrs = cfg.uplinks.iter().flat_map(|u| {
+        let v4 = u.ipv4.map(|c| IpAddr::V4(c.addr));
+        v4.into_iter().chain(u.ipv6.map(|c| IpAddr::V6(c.addr)))
+    });
+    for a in addrs {
+        if d.add_local(a).is_err() {
+            log::error!(
+                "VTEP address {a} left out: more than {} of its family",
+                decap::MAX_LOCAL
+            );
+        }
+    }
+    d.vxlan_ports = decap::Few::new();
+    d.geneve_ports = decap::Few::new();
+    for dom in &cfg.domains {
+        let ports = match dom.tunnel {
+            config::Tunnel::Vxlan => &mut d.vxlan_ports,
+            config::Tunnel::Geneve => &mut d.geneve_ports,
+            config::Tunnel::Nvgre => continue,
+        };
+        if let Some(p) = dom.udp_port {
+            if ports.insert(p).is_err() {
+                log::error!(
+                    "UDP port {p} left out: more than {} for {}",
+                    decap::MAX_PORTS,
+                    dom.tunnel
+                );
+            }
+        }
+    }
     d.nvgre = cfg
         .domains
         .iter()
@@ -243,6 +258,7 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             .map(|(d, dom)| Domain {
                 vni: dom.vni,
                 kind: kind_of(dom.tunnel),
+                port: dom.udp_port.unwrap_or(0),
                 learning: dom.learning,
                 keep_inner_tags: dom.inner_vlan == InnerVlan::Keep,
                 members: self.members(d),

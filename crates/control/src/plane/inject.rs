@@ -16,7 +16,7 @@ use super::{Transmit, WorkerLink};
 /// Made before the control plane (which makes the queues), then given
 /// the queues with [`Inject::attach`]:
 ///
-/// ```ignore
+/// ```text
 /// let (mut plane, links) = ControlPlane::new(cfg, n, &macs, Inject::new(|| pool.alloc()))?;
 /// plane.transmit_mut().attach(&links);
 /// ```

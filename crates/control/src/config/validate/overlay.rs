@@ -141,6 +141,20 @@ pub(super) fn domains(v: &mut V, raw: &[S<RawDomain>], uplinks: &[Uplink]) -> Re
                         ),
                     );
                 }
+                None if port_kind.values().filter(|&&(t, _)| t == tunnel).count()
+                    == nvo_packet::decap::MAX_PORTS =>
+                {
+                    let span = d.udp_port.as_ref().map_or(d.name.span(), S::span);
+                    return v.err(
+                        span,
+                        sc,
+                        "udp_port",
+                        format!(
+                            "{tunnel} domains may use at most {} distinct UDP ports",
+                            nvo_packet::decap::MAX_PORTS
+                        ),
+                    );
+                }
                 _ => {
                     port_kind.insert(port, (tunnel, i));
                 }

@@ -105,6 +105,18 @@ pub(super) fn uplinks(v: &mut V, raw: &[S<RawUplink>], eal: &Eal) -> Result<Vec<
                     format!("{ip} is already the address of uplink \"{}\"", out[j].name),
                 );
             }
+            let family = addrs.keys().filter(|a| a.is_ipv4() == ip.is_ipv4()).count();
+            if family == nvo_packet::decap::MAX_LOCAL {
+                return v.err(
+                    field.span(),
+                    sc,
+                    if ip.is_ipv4() { "ipv4" } else { "ipv6" },
+                    format!(
+                        "at most {} uplinks may have an address of one family",
+                        nvo_packet::decap::MAX_LOCAL
+                    ),
+                );
+            }
             addrs.insert(ip, i);
         }
 

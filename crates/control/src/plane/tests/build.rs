@@ -88,10 +88,17 @@ fn domains_have_members_flood_tunnels_and_vni_index() {
         assert_eq!((tun.domain, tun.remote, tun.uplink), (d, remote, UP));
         assert!(tun.template.is_none(), "unresolved next hop: no template");
     }
-    assert_eq!(snap.domain_of_vni(TunnelKind::Vxlan, 5000), Some(BLUE));
-    assert_eq!(snap.domain_of_vni(TunnelKind::Geneve, 6000), Some(RED));
-    assert_eq!(snap.domain_of_vni(TunnelKind::Nvgre, 7000), Some(2));
-    assert_eq!(snap.domain_of_vni(TunnelKind::Vxlan, 6000), None);
+    assert_eq!(
+        snap.domain_of_vni(TunnelKind::Vxlan, 4789, 5000),
+        Some(BLUE)
+    );
+    assert_eq!(
+        snap.domain_of_vni(TunnelKind::Geneve, 6081, 6000),
+        Some(RED)
+    );
+    assert_eq!(snap.domain_of_vni(TunnelKind::Nvgre, 0, 7000), Some(2));
+    assert_eq!(snap.domain_of_vni(TunnelKind::Vxlan, 4789, 6000), None);
+    assert_eq!(snap.domain_of_vni(TunnelKind::Vxlan, 8472, 5000), None);
 }
 
 #[test]
@@ -116,14 +123,35 @@ fn decap_accepts_our_addresses_and_the_domains_ports() {
     let rig = Rig::new();
     let snap = rig.plane.snapshot();
     let d = &snap.decap;
-    assert_eq!(d.local_v4, Some(our4()));
-    assert_eq!(d.local_v6, Some(our6()));
-    assert_eq!(d.vxlan_port, Some(4789));
-    assert_eq!(d.geneve_port, Some(6081));
+    assert_eq!(d.local_v4.as_slice(), &[our4().to_bits()]);
+    assert_eq!(d.local_v6.as_slice(), &[our6().to_bits()]);
+    assert_eq!(d.vxlan_ports.as_slice(), &[4789]);
+    assert_eq!(d.geneve_ports.as_slice(), &[6081]);
     assert!(d.nvgre);
     assert!(!d.udp6_zero_checksum);
     assert_eq!(snap.refresh_after, 10);
     assert_eq!(snap.icmp_per_sec, 50);
+}
+
+#[test]
+fn decap_takes_every_uplinks_address_and_every_domains_port() {
+    let cfg = crate::config::Config::from_str(
+        "[[uplink]]\nname = \"a\"\ndevice = \"net_null0\"\nipv4 = \"198.18.0.1/24\"\n\
+         [[uplink]]\nname = \"b\"\ndevice = \"net_null1\"\nipv4 = \"198.18.1.1/24\"\n\
+         ipv6 = \"2001:db8::1/64\"\n\
+         [[domain]]\nname = \"x\"\nvni = 5000\n\
+         [[domain]]\nname = \"y\"\nvni = 5000\nudp_port = 8472\n\
+         [[domain]]\nname = \"z\"\nvni = 5001\nudp_port = 8472\n",
+        "t.toml",
+    )
+    .unwrap();
+    let d = super::super::build::decap_config(&cfg);
+    let v4 = |s: &str| s.parse::<std::net::Ipv4Addr>().unwrap().to_bits();
+    assert_eq!(d.local_v4.as_slice(), &[v4("198.18.0.1"), v4("198.18.1.1")]);
+    assert_eq!(d.local_v6.as_slice().len(), 1);
+    assert_eq!(d.vxlan_ports.as_slice(), &[4789, 8472]);
+    assert!(d.geneve_ports.is_empty());
+    assert!(!d.nvgre);
 }
 
 #[test]
