@@ -128,37 +128,23 @@ pub(super) fn domains(v: &mut V, raw: &[S<RawDomain>], uplinks: &[Uplink]) -> Re
         }
         by_vni.insert((tunnel, udp_port, vni), i);
         if let Some(port) = udp_port {
-            match port_kind.get(&port) {
-                Some(&(other, j)) if other != tunnel => {
-                    let span = d.udp_port.as_ref().map_or(d.name.span(), S::span);
-                    return v.err(
-                        span,
-                        sc,
-                        "udp_port",
-                        format!(
-                            "{port} already carries {other} for domain \"{}\"; one port, one tunnel type",
-                            out[j].name
-                        ),
-                    );
-                }
-                None if port_kind.values().filter(|&&(t, _)| t == tunnel).count()
-                    == nvo_packet::decap::MAX_PORTS =>
-                {
-                    let span = d.udp_port.as_ref().map_or(d.name.span(), S::span);
-                    return v.err(
-                        span,
-                        sc,
-                        "udp_port",
-                        format!(
-                            "{tunnel} domains may use at most {} distinct UDP ports",
-                            nvo_packet::decap::MAX_PORTS
-                        ),
-                    );
-                }
-                _ => {
-                    port_kind.insert(port, (tunnel, i));
-                }
+            let used = port_kind.values().filter(|&&(t, _)| t == tunnel).count();
+            let refusal = match port_kind.get(&port) {
+                Some(&(other, j)) if other != tunnel => Some(format!(
+                    "{port} already carries {other} for domain \"{}\"; one port, one tunnel type",
+                    out[j].name
+                )),
+                None if used == nvo_packet::decap::MAX_PORTS => Some(format!(
+                    "{tunnel} domains may use at most {} distinct UDP ports",
+                    nvo_packet::decap::MAX_PORTS
+                )),
+                _ => None,
+            };
+            if let Some(reason) = refusal {
+                let span = d.udp_port.as_ref().map_or(d.name.span(), S::span);
+                return v.err(span, sc, "udp_port", reason);
             }
+            port_kind.entry(port).or_insert((tunnel, i));
         }
 
         let learning = d.learning.as_ref().map_or(true, |b| *b.get_ref());
