@@ -396,6 +396,11 @@ impl<F: Frame> Engine<F> {
                     // goes back into it.
                     self.counters.discard(Discard::SplitHorizon)
                 }
+                // A tunnel index the table holds from before its tunnel was
+                // retired and the index reused: never leak across domains.
+                Some(Dest::Remote(t)) if snap.tunnel(t).is_some_and(|x| x.domain != it.domain) => {
+                    self.counters.discard(Discard::UnknownVtep)
+                }
                 Some(Dest::Remote(t)) => self.encap(snap, port, t, it.frame, tsc, true),
                 Some(Dest::Drop) => self.counters.discard(Discard::DestDrop),
                 None if it.from_vtep.is_none() && bum => {

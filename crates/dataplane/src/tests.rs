@@ -660,6 +660,18 @@ fn ports_that_are_down_and_unresolved_tunnels_drop_and_count() {
 }
 
 #[test]
+fn a_tunnel_of_another_domain_is_never_sent_into() {
+    let mut s = switch(TunnelKind::Vxlan);
+    // Tunnel 2 belongs to red; a stale blue entry names it.
+    assert_eq!(s.snap.tunnels[2].as_ref().unwrap().domain, RED);
+    s.map(BLUE, R, Dest::Remote(2));
+    s.send(0, vec![udp4(R, A, 18, false)]);
+    assert!(s.take_all().is_empty());
+    assert_eq!(s.dropped(Discard::UnknownVtep), 1);
+    s.assert_conserved();
+}
+
+#[test]
 fn refused_transmissions_are_counted_as_tx_full() {
     let mut s = switch(TunnelKind::Vxlan);
     s.map(BLUE, B, Dest::Local(1));

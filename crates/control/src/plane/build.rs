@@ -4,8 +4,9 @@
 //! plane rates (a few domains and tunnels, a few changes a second) and
 //! leaves no room for a half-updated index.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use nvo_dataplane::state::{Domain, Member, Port, PortKind, Tunnel, Uplink, VmPort};
 use nvo_dataplane::{Frame, Snapshot};
@@ -30,12 +31,20 @@ pub(crate) struct TunnelEntry {
     pub(crate) uplink: u16,
 }
 
-/// Every tunnel ever made. Tunnels are never retired: a tunnel index in
-/// the table must stay valid while any entry may still name it.
+/// The tunnels in use, by index.
+///
+/// A tunnel lives while a table entry names it or its domain floods to it
+/// (see `ControlPlane::retire_tunnels`); then its index is freed, and
+/// reused only [`REUSE_AFTER`] later. By then no worker still holds a
+/// snapshot in which the index meant the old tunnel, and workers check a
+/// tunnel's domain before they send into it in any case, so a stale index
+/// can never carry a frame into another domain.
 #[derive(Debug, Default)]
 pub(crate) struct Tunnels {
-    pub(crate) list: Vec<TunnelEntry>,
+    pub(crate) list: Vec<Option<TunnelEntry>>,
     by_key: HashMap<(u16, IpAddr), u32>,
+    /// Retired indices, oldest first, with when they were retired.
+    free: VecDeque<(u32, Instant)>,
     /// VTEP addresses by VTEP index.
     pub(crate) vteps: Vec<IpAddr>,
     vtep_index: HashMap<IpAddr, u32>,
@@ -48,8 +57,14 @@ impl Tunnels {
     }
 
     /// The tunnel of `domain` to `remote` through `uplink`, made if need
-    /// be; the flag says whether it is new.
-    pub(crate) fn get_or_add(&mut self, domain: u16, remote: IpAddr, uplink: u16) -> (u32, bool) {
+    /// be (at `now`); the flag says whether it is new.
+    pub(crate) fn get_or_add(
+        &mut self,
+        domain: u16,
+        remote: IpAddr,
+        uplink: u16,
+        now: Instant,
+    ) -> (u32, bool) {
         if let Some(t) = self.find(domain, remote) {
             return (t, false);
         }
@@ -58,17 +73,60 @@ impl Tunnels {
         if vtep == next {
             self.vteps.push(remote);
         }
-        let t = self.list.len() as u32;
-        self.list.push(TunnelEntry {
+        let entry = Some(TunnelEntry {
             domain,
             remote,
             vtep,
             uplink,
         });
+        let reusable = self
+            .free
+            .front()
+            .is_some_and(|&(_, at)| now.saturating_duration_since(at) >= REUSE_AFTER);
+        let reused = if reusable {
+            self.free.pop_front()
+        } else {
+            None
+        };
+        let t = match reused {
+            Some((t, _)) => {
+                self.list[t as usize] = entry;
+                t
+            }
+            None => {
+                self.list.push(entry);
+                self.list.len() as u32 - 1
+            }
+        };
         self.by_key.insert((domain, remote), t);
         (t, true)
     }
+
+    /// The tunnel with index `t`, if it is in use.
+    pub(crate) fn get(&self, t: u32) -> Option<&TunnelEntry> {
+        self.list.get(t as usize)?.as_ref()
+    }
+
+    /// The tunnels in use, with their indices.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &TunnelEntry)> {
+        self.list
+            .iter()
+            .enumerate()
+            .filter_map(|(t, e)| Some((t as u32, e.as_ref()?)))
+    }
+
+    /// Frees tunnel `t` (at `now`); nothing may name it any more.
+    pub(crate) fn retire(&mut self, t: u32, now: Instant) {
+        if let Some(e) = self.list.get_mut(t as usize).and_then(Option::take) {
+            self.by_key.remove(&(e.domain, e.remote));
+            self.free.push_back((t, now));
+        }
+    }
 }
+
+/// How long a retired tunnel index rests before it is reused: far longer
+/// than a worker holds one snapshot (a burst).
+pub(crate) const REUSE_AFTER: Duration = Duration::from_secs(1);
 
 /// The tunnel kind of a configured domain.
 pub(crate) fn kind_of(t: config::Tunnel) -> TunnelKind {
@@ -190,7 +248,8 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
     pub(crate) fn configured_tunnel(&mut self, domain: u16, remote: IpAddr) -> Option<u32> {
         let u = self.cfg.uplink_for(remote)?;
         let port = self.layout.port_index(PortRef::Uplink(u));
-        let (t, new) = self.tunnels.get_or_add(domain, remote, port);
+        let now = self.now.unwrap_or_else(Instant::now);
+        let (t, new) = self.tunnels.get_or_add(domain, remote, port, now);
         if new {
             self.watch_next_hop(port, remote);
             self.dirty = true;
@@ -271,7 +330,7 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             .list
             .iter()
             .map(|t| {
-                Some(Tunnel {
+                t.as_ref().map(|t| Tunnel {
                     domain: t.domain,
                     remote: t.remote,
                     vtep: t.vtep,
@@ -347,6 +406,35 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
         v.sort_unstable();
         v.dedup_by_key(|e| e.0);
         v
+    }
+
+    /// Retires the tunnels that no table entry names and no domain floods
+    /// to: learned VTEPs whose addresses all aged out, VTEPs a reload took
+    /// out of a flood list. Returns how many.
+    pub(crate) fn retire_tunnels(&mut self, now: Instant) -> usize {
+        let flooded: HashSet<u32> = (0..self.cfg.domains.len())
+            .flat_map(|d| self.flood_list(d))
+            .collect();
+        let idle: Vec<u32> = self
+            .tunnels
+            .iter()
+            .map(|(t, _)| t)
+            .filter(|&t| self.macs.refs(t) == 0 && !flooded.contains(&t))
+            .collect();
+        for &t in &idle {
+            let Some(e) = self.tunnels.get(t).cloned() else {
+                continue;
+            };
+            log::info!(
+                "retired the tunnel to {} in domain {}: nothing names it",
+                e.remote,
+                self.cfg.domains[usize::from(e.domain)].name
+            );
+            self.tunnels.retire(t, now);
+            self.unwatch_next_hop(e.uplink, e.remote);
+            self.dirty = true;
+        }
+        idle.len()
     }
 
     /// The flood tunnels of domain `d`: one per head-end VTEP, or the one

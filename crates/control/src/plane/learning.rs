@@ -56,12 +56,16 @@ pub(crate) struct MacEntry {
     pub(crate) charged: bool,
 }
 
-/// The shadow map and the per-port learned counts.
+/// The shadow map, the per-port learned counts and the per-tunnel
+/// reference counts.
 #[derive(Debug)]
 pub(crate) struct Macs {
     pub(crate) map: BTreeMap<Key, MacEntry>,
     /// Learned entries charged to each port, by port index.
     pub(crate) per_port: Vec<u32>,
+    /// Entries naming each tunnel, by tunnel index: a tunnel named by none
+    /// may be retired.
+    per_tunnel: Vec<u32>,
     /// Where the next aging slice starts.
     cursor: Option<Key>,
 }
@@ -71,6 +75,7 @@ impl Macs {
         Macs {
             map: BTreeMap::new(),
             per_port: vec![0; ports],
+            per_tunnel: Vec::new(),
             cursor: None,
         }
     }
@@ -82,19 +87,44 @@ impl Macs {
         self.map.range(lo..=hi).count() as u64
     }
 
-    /// Forgets `key`'s shadow entry, releasing its charge.
-    pub(crate) fn forget(&mut self, key: Key) -> Option<MacEntry> {
-        let e = self.map.remove(&key)?;
-        self.uncharge(&e);
-        Some(e)
+    /// Records `key`'s shadow entry (the table already holds it), charging
+    /// its port and referencing its tunnel.
+    pub(crate) fn record(&mut self, key: Key, e: MacEntry) {
+        self.forget(key);
+        if let (true, Some(p)) = (e.charged, e.port) {
+            if let Some(c) = self.per_port.get_mut(usize::from(p)) {
+                *c += 1;
+            }
+        }
+        if let Dest::Remote(t) = e.dest {
+            let t = t as usize;
+            if self.per_tunnel.len() <= t {
+                self.per_tunnel.resize(t + 1, 0);
+            }
+            self.per_tunnel[t] += 1;
+        }
+        self.map.insert(key, e);
     }
 
-    fn uncharge(&mut self, e: &MacEntry) {
+    /// Forgets `key`'s shadow entry, releasing its charge and reference.
+    pub(crate) fn forget(&mut self, key: Key) -> Option<MacEntry> {
+        let e = self.map.remove(&key)?;
         if let (true, Some(p)) = (e.charged, e.port) {
             if let Some(c) = self.per_port.get_mut(usize::from(p)) {
                 *c = c.saturating_sub(1);
             }
         }
+        if let Dest::Remote(t) = e.dest {
+            if let Some(c) = self.per_tunnel.get_mut(t as usize) {
+                *c = c.saturating_sub(1);
+            }
+        }
+        Some(e)
+    }
+
+    /// Entries that name tunnel `t`.
+    pub(crate) fn refs(&self, t: u32) -> u32 {
+        self.per_tunnel.get(t as usize).copied().unwrap_or(0)
     }
 }
 
@@ -163,7 +193,7 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
         if self.layout.uplink(via).is_none() {
             return;
         }
-        let (t, new) = self.tunnels.get_or_add(key.domain(), addr, via);
+        let (t, new) = self.tunnels.get_or_add(key.domain(), addr, via, now);
         if new {
             log::info!(
                 "learned VTEP {addr} in domain {} on {}",
@@ -203,11 +233,7 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             self.count_refusal(e);
             return false;
         }
-        self.macs.forget(key);
-        if let (true, Some(p)) = (charged, port) {
-            self.macs.per_port[usize::from(p)] += 1;
-        }
-        self.macs.map.insert(
+        self.macs.record(
             key,
             MacEntry {
                 dest,
@@ -241,12 +267,11 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             self.count_refusal(e);
             return Err(e);
         }
-        self.macs.forget(key);
         let port = match dest {
             Dest::Local(p) => Some(p),
             _ => None,
         };
-        self.macs.map.insert(
+        self.macs.record(
             key,
             MacEntry {
                 dest,

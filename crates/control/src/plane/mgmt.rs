@@ -73,7 +73,7 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
     /// sorted by address, with its next-hop MAC once resolved.
     fn vteps(&self) -> Vec<VtepInfo> {
         let mut by_ip: BTreeMap<IpAddr, (u16, Vec<u16>)> = BTreeMap::new();
-        for t in &self.tunnels.list {
+        for (_, t) in self.tunnels.iter() {
             let e = by_ip.entry(t.remote).or_insert((t.uplink, Vec::new()));
             if !e.1.contains(&t.domain) {
                 e.1.push(t.domain);
@@ -120,7 +120,7 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             .map(|(k, e)| {
                 let (port, vtep) = match e.dest {
                     Dest::Local(p) => (Some(self.port_name(p)), None),
-                    Dest::Remote(t) => (None, self.tunnels.list.get(t as usize).map(|t| t.remote)),
+                    Dest::Remote(t) => (None, self.tunnels.get(t).map(|t| t.remote)),
                     // A source blocked by its port's limit: show the port.
                     Dest::Drop => (e.port.map(|p| self.port_name(p)), None),
                 };

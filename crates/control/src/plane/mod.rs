@@ -335,7 +335,8 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
     /// One round of duties; returns how much work it found (0: idle, the
     /// caller may sleep a little). Each round: advance the table clock,
     /// drain learn events and punted frames from every worker (bounded per
-    /// worker), every 100 ms run the neighbour timers and an aging slice,
+    /// worker), every 100 ms run the neighbour timers, an aging slice and
+    /// the retirement of unused tunnels,
     /// every 60 s send the multicast membership reports, and publish a new
     /// snapshot when anything it holds changed.
     pub fn poll(&mut self, now: Instant) -> usize {
@@ -355,6 +356,7 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             self.next_timers = Some(now + TIMER_PERIOD);
             work += self.neighbour_timers(now);
             work += self.age_slice(now);
+            work += self.retire_tunnels(now);
         }
         if self.next_report.map_or(true, |t| now >= t) {
             self.next_report = Some(now + multicast::REPORT_PERIOD);

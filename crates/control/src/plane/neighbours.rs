@@ -57,6 +57,11 @@ impl Neighbours {
             fixed: fixed.is_some(),
         });
     }
+
+    /// Stops resolving `ip` on `uplink`.
+    fn unwatch(&mut self, uplink: u16, ip: IpAddr) {
+        self.map.remove(&(uplink, ip));
+    }
 }
 
 /// The solicited-node multicast address of `ip` (RFC 4291 §2.7.1).
@@ -154,6 +159,24 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
                 "VTEP {remote}: uplink {} has no route to it (no gateway of its family)",
                 self.cfg.uplinks[u].name
             ),
+        }
+    }
+
+    /// Stops resolving the next hop toward `remote` on uplink port `port`
+    /// when no tunnel in use goes through it any more.
+    pub(crate) fn unwatch_next_hop(&mut self, port: u16, remote: IpAddr) {
+        let Some(u) = self.layout.uplink(port) else {
+            return;
+        };
+        let Some(hop) = self.next_hop(u, remote) else {
+            return;
+        };
+        let still_used = self
+            .tunnels
+            .iter()
+            .any(|(_, t)| t.uplink == port && self.next_hop(u, t.remote) == Some(hop));
+        if !still_used {
+            self.neighbours.unwatch(port, hop);
         }
     }
 

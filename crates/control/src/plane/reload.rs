@@ -141,9 +141,8 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
         for k in gone {
             self.remove_entry(k);
         }
-        // TODO: tunnels of VTEPs dropped from flood lists stay (resolved
-        // and refreshed) until restart, because learned or static entries
-        // may still name them; retire them once nothing does.
+        // Tunnels of VTEPs dropped from flood lists are retired by the next
+        // timer round once no entry names them either.
         self.configure_tunnels();
         self.install_statics();
         self.publish();

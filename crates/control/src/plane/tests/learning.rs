@@ -244,3 +244,60 @@ fn a_port_going_down_forgets_what_it_learned() {
     assert!(dest(&rig, RED, STATIC1).is_some());
     assert_eq!(rig.plane.macs.per_port, vec![1, 0, 0, 0]);
 }
+
+/// Whether an ARP request for `ip` was among `sent`.
+fn asked_for(sent: &[(u16, Vec<u8>)], ip: Ipv4Addr) -> bool {
+    sent.iter()
+        .any(|(_, f)| f.len() >= 42 && f[12..14] == [0x08, 0x06] && f[38..42] == ip.octets())
+}
+
+#[test]
+fn a_learned_vteps_tunnel_retires_with_its_last_address_and_its_index_rests() {
+    let mut rig = Rig::new();
+    rig.poll_at(0.0);
+    let vtep = Ipv4Addr::new(198, 18, 0, 77);
+    let at = |addr: Ipv4Addr| Location::Vtep {
+        addr: addr.into(),
+        via: UP,
+    };
+    learn(&rig, BLUE, mac(1), at(vtep));
+    learn(&rig, BLUE, mac(2), at(vtep));
+    rig.poll_at(0.1);
+    let t = rig.plane.snapshot().tunnel_to(BLUE, vtep.into()).unwrap();
+    // mac(2) is seen again, mac(1) ages out: the tunnel stays, and its
+    // unresolved next hop is asked for.
+    learn(&rig, BLUE, mac(2), at(vtep));
+    rig.poll_at(20.0);
+    rig.take();
+    rig.poll_at(31.5);
+    assert!(asked_for(&rig.take(), vtep));
+    assert_eq!(dest(&rig, BLUE, mac(1)), None);
+    assert_eq!(rig.plane.snapshot().tunnel_to(BLUE, vtep.into()), Some(t));
+    // mac(2) ages out too: nothing names the tunnel and it goes.
+    rig.poll_at(60.0);
+    assert_eq!(dest(&rig, BLUE, mac(2)), None);
+    let snap = rig.plane.snapshot();
+    assert_eq!(snap.tunnel_to(BLUE, vtep.into()), None);
+    assert!(snap.tunnel(t).is_none());
+    // Configured flood tunnels stay, named or not.
+    let flooded = snap.tunnel_to(BLUE, "198.18.0.2".parse().unwrap()).unwrap();
+    assert!(snap.domains[usize::from(BLUE)].flood.contains(&flooded));
+    // Within a second of its retirement the index is not reused.
+    let other = Ipv4Addr::new(198, 18, 0, 78);
+    learn(&rig, RED, mac(3), at(other));
+    rig.poll_at(60.5);
+    let u = rig.plane.snapshot().tunnel_to(RED, other.into()).unwrap();
+    assert_ne!(u, t);
+    // The retired tunnel's next hop is no longer asked for.
+    rig.take();
+    rig.poll_at(61.5);
+    assert!(!asked_for(&rig.take(), vtep));
+    // After a second, the index is reused, here by another domain.
+    learn(&rig, RED, mac(4), at(vtep));
+    rig.poll_at(62.0);
+    assert_eq!(rig.plane.snapshot().tunnel_to(RED, vtep.into()), Some(t));
+    assert_eq!(
+        dest(&rig, RED, mac(4)),
+        Some((Dest::Remote(t), Lifetime::Learned))
+    );
+}
