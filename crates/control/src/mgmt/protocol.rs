@@ -271,6 +271,9 @@ pub struct VtepInfo {
     /// The resolved next-hop MAC; none while ARP/ND is pending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_hop_mac: Option<MacAddr>,
+    /// The next hop stopped answering ARP/ND; its last MAC is still used.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
     /// Domains with a mapping or flood entry toward it.
     pub domains: Vec<String>,
 }
@@ -408,6 +411,7 @@ mod tests {
                     ip: "2001:db8::2".parse().unwrap(),
                     uplink: "up0".into(),
                     next_hop_mac: None,
+                    stale: false,
                     domains: vec!["red".into()],
                 }],
             },

@@ -61,8 +61,11 @@ pub fn render_text(r: &Response) -> String {
                     vec![
                         v.ip.to_string(),
                         v.uplink.clone(),
-                        v.next_hop_mac
-                            .map_or_else(|| "unresolved".into(), |m| m.to_string()),
+                        match (v.next_hop_mac, v.stale) {
+                            (None, _) => "unresolved".into(),
+                            (Some(m), false) => m.to_string(),
+                            (Some(m), true) => format!("{m} (stale)"),
+                        },
                         join(&v.domains),
                     ]
                 })
@@ -141,7 +144,7 @@ fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
 mod tests {
     use super::*;
     use crate::config::{MacAddr, Tunnel};
-    use crate::mgmt::{DomainInfo, MacOrigin, PortInfo, PortKind};
+    use crate::mgmt::{DomainInfo, MacOrigin, PortInfo, PortKind, VtepInfo};
 
     #[test]
     fn ports_render_as_an_aligned_table() {
@@ -193,6 +196,26 @@ mod tests {
             text.ends_with("g     7000  nvgre   -    no     0     -      -\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn vteps_say_unresolved_and_stale() {
+        let vtep = |ip: &str, mac, stale| VtepInfo {
+            ip: ip.parse().unwrap(),
+            uplink: "up0".into(),
+            next_hop_mac: mac,
+            stale,
+            domains: vec!["blue".into()],
+        };
+        let r = Response::Vteps {
+            vteps: vec![
+                vtep("198.18.0.2", None, false),
+                vtep("198.18.0.3", Some(MacAddr([2, 0, 0, 0, 0, 3])), true),
+            ],
+        };
+        let text = render_text(&r);
+        assert!(text.contains("198.18.0.2  up0     unresolved"), "{text}");
+        assert!(text.contains("02:00:00:00:00:03 (stale)  blue"), "{text}");
     }
 
     #[test]

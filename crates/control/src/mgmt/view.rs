@@ -104,6 +104,7 @@ pub fn vteps_of(config: &Config) -> Vec<VtepInfo> {
                     .uplink_for(ip)
                     .map_or_else(String::new, |u| config.uplinks[u].name.clone()),
                 next_hop_mac: None,
+                stale: false,
                 domains: ds.iter().map(|&d| config.domains[d].name.clone()).collect(),
             }
         })

@@ -83,18 +83,25 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             .into_iter()
             .map(|(ip, (uplink, mut ds))| {
                 ds.sort_unstable();
-                let mac = if ip.is_multicast() {
-                    Some(super::build::multicast_mac(ip))
+                let hop = self
+                    .layout
+                    .uplink(uplink)
+                    .and_then(|u| self.next_hop(u, ip));
+                let (mac, stale) = if ip.is_multicast() {
+                    (Some(super::build::multicast_mac(ip)), false)
                 } else {
-                    self.layout
-                        .uplink(uplink)
-                        .and_then(|u| self.next_hop(u, ip))
-                        .and_then(|hop| self.neighbours.mac(uplink, hop))
+                    hop.map_or((None, false), |hop| {
+                        (
+                            self.neighbours.mac(uplink, hop),
+                            self.neighbours.stale(uplink, hop),
+                        )
+                    })
                 };
                 VtepInfo {
                     ip,
                     uplink: self.port_name(uplink),
                     next_hop_mac: mac.map(|m| config::MacAddr(m.0)),
+                    stale,
                     domains: ds
                         .iter()
                         .map(|&d| self.cfg.domains[usize::from(d)].name.clone())

@@ -5,10 +5,11 @@
 //! every second while unresolved, and asks again periodically once
 //! resolved, so that a changed next hop is noticed.
 //!
-//! A resolved MAC is kept when a refresh goes unanswered: a stale next hop
-//! is a better guess than none, and the tunnel keeps forwarding. TODO: mark
-//! such entries stale after a few unanswered refreshes (RFC 4861 §7.3's
-//! PROBE state) and show it in `show vteps`.
+//! A refresh that goes unanswered is repeated every second, up to
+//! [`PROBES`] times in all (as RFC 4861 §7.3.3 probes a neighbour); after
+//! that the next hop is stale, which `show vteps` says, and it is asked
+//! for again at the refresh period. Its MAC is kept meanwhile: a stale next
+//! hop is a better guess than none, and the tunnel keeps forwarding.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -25,6 +26,10 @@ pub(crate) const RETRY: Duration = Duration::from_secs(1);
 /// Refresh period of a resolved next hop.
 pub(crate) const REFRESH: Duration = Duration::from_secs(30);
 
+/// Unanswered requests, a second apart, after which a resolved next hop is
+/// stale (RFC 4861's MAX_UNICAST_SOLICIT).
+pub(crate) const PROBES: u8 = 3;
+
 /// One next hop on one uplink.
 #[derive(Debug, Clone)]
 pub(crate) struct Neighbour {
@@ -32,6 +37,9 @@ pub(crate) struct Neighbour {
     pub(crate) mac: Option<MacAddr>,
     /// When to ask next; `None`: at the next timer round.
     next_ask: Option<Instant>,
+    /// Refresh requests sent since the last answer; past [`PROBES`], the
+    /// next hop is stale.
+    unanswered: u8,
     /// Configured (`neighbors` of the uplink): never asked, never moved.
     fixed: bool,
 }
@@ -54,8 +62,17 @@ impl Neighbours {
         self.map.entry((uplink, ip)).or_insert(Neighbour {
             mac: fixed,
             next_ask: None,
+            unanswered: 0,
             fixed: fixed.is_some(),
         });
+    }
+
+    /// Whether the resolved `ip` on `uplink` left [`PROBES`] requests in a
+    /// row unanswered.
+    pub(crate) fn stale(&self, uplink: u16, ip: IpAddr) -> bool {
+        self.map
+            .get(&(uplink, ip))
+            .is_some_and(|n| n.mac.is_some() && n.unanswered > PROBES)
     }
 
     /// Stops resolving `ip` on `uplink`.
@@ -193,6 +210,10 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             return;
         }
         n.next_ask = Some(now + REFRESH);
+        if n.unanswered > PROBES && n.mac.is_some() {
+            log::info!("next hop {ip} answers again");
+        }
+        n.unanswered = 0;
         if n.mac != Some(mac) {
             match n.mac {
                 None => log::info!("next hop {ip} resolved to {mac:?}"),
@@ -214,9 +235,26 @@ impl<F: Frame, T: Transmit<F>> ControlPlane<F, T> {
             .map(|(&k, _)| k)
             .collect();
         for &(port, ip) in &due {
-            let resolved = self.neighbours.mac(port, ip).is_some();
             if let Some(n) = self.neighbours.map.get_mut(&(port, ip)) {
-                n.next_ask = Some(now + if resolved { REFRESH } else { RETRY });
+                // Unresolved: every second. Resolved: at the refresh period,
+                // then every second while the refresh goes unanswered, up
+                // to PROBES requests; stale when the last of them went
+                // unanswered too, and asked at the refresh period again.
+                let wait = match n.mac {
+                    None => RETRY,
+                    Some(_) if n.unanswered < PROBES => {
+                        n.unanswered += 1;
+                        RETRY
+                    }
+                    Some(_) => {
+                        if n.unanswered == PROBES {
+                            n.unanswered += 1;
+                            log::warn!("next hop {ip}: {PROBES} requests unanswered, stale");
+                        }
+                        REFRESH
+                    }
+                };
+                n.next_ask = Some(now + wait);
             }
             self.solicit(port, ip);
         }

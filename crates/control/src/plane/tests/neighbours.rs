@@ -133,6 +133,52 @@ fn arp_reply_resolves_the_next_hop_and_republishes_the_template() {
     assert_eq!(solicited(&rig.take()).0.len(), 2);
 }
 
+/// Whether `show vteps` calls the peer VTEP's next hop stale.
+fn peer_stale(rig: &mut Rig) -> bool {
+    let crate::mgmt::Response::Vteps { vteps } = rig.plane.handle(crate::mgmt::Request::ShowVteps)
+    else {
+        panic!("show vteps failed");
+    };
+    let v = vteps.iter().find(|v| v.ip == IpAddr::V4(peer4())).unwrap();
+    assert!(v.next_hop_mac.is_some());
+    v.stale
+}
+
+#[test]
+fn an_unanswered_refresh_is_repeated_then_the_next_hop_is_stale_but_kept() {
+    let mut rig = Rig::new();
+    rig.punt(UP, &arp_reply_from(PEER_MAC, peer4()));
+    rig.poll_at(0.0);
+    rig.take();
+    let asked = |rig: &Rig| solicited(&rig.take()).0.contains(&peer4());
+    rig.poll_at(29.0);
+    assert!(!asked(&rig));
+    // The refresh, then two more requests a second apart.
+    for at in [30.1, 31.2, 32.3] {
+        rig.poll_at(at);
+        assert!(asked(&rig), "asked at {at}");
+        assert!(!peer_stale(&mut rig));
+    }
+    rig.poll_at(32.8);
+    assert!(!asked(&rig));
+    rig.poll_at(33.4);
+    assert!(asked(&rig));
+    assert!(peer_stale(&mut rig), "three requests went unanswered");
+    assert_eq!(
+        next_hop_of(&rig.plane, BLUE, peer4().into()),
+        Some(PEER_MAC)
+    );
+    // Stale: asked at the refresh period, no more every second.
+    rig.poll_at(35.0);
+    assert!(!asked(&rig));
+    rig.poll_at(63.5);
+    assert!(asked(&rig));
+    // An answer ends it.
+    rig.punt(UP, &arp_reply_from(PEER_MAC, peer4()));
+    rig.poll_at(63.6);
+    assert!(!peer_stale(&mut rig));
+}
+
 #[test]
 fn a_changed_next_hop_mac_rebuilds_the_template() {
     let mut rig = Rig::new();
