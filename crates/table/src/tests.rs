@@ -119,6 +119,22 @@ fn bulk_matches_single_lookups_for_any_lengths() {
 }
 
 #[test]
+fn bulk_repeats_answer_like_single_lookups() {
+    let mut w = Writer::new(1000).unwrap();
+    for i in 0..10 {
+        w.insert(key(i), dest(i), Lifetime::Learned).unwrap();
+    }
+    let r = w.reader();
+    let ids = [1, 1, 2, 2, 2, 50, 50, 1, 3, 3, 50, 1];
+    let keys: Vec<Key> = ids.iter().map(|&i| key(i)).collect();
+    let mut out = vec![None; keys.len()];
+    assert_eq!(r.get_bulk(&keys, &mut out), 9);
+    for (k, o) in keys.iter().zip(&out) {
+        assert_eq!(*o, r.get(*k));
+    }
+}
+
+#[test]
 fn aging_removes_old_learned_entries_only() {
     let mut w = Writer::new(100).unwrap();
     w.set_clock(65_530);
