@@ -815,3 +815,26 @@ fn arp_for_a_configured_address_is_answered_by_the_switch() {
     assert_eq!(s.take_all().len(), 4);
     s.assert_conserved();
 }
+
+#[test]
+fn runs_of_equal_keys_are_answered_like_single_lookups() {
+    let mut w = Writer::new(64).unwrap();
+    let k = |m: u8| Key::new(BLUE, [2, 0, 0, 0, 0, m]);
+    w.insert(k(1), Dest::Local(1), Lifetime::Learned).unwrap();
+    w.insert(k(2), Dest::Remote(7), Lifetime::Static).unwrap();
+    let r = w.reader();
+    for ids in [
+        vec![1, 1, 1, 1],
+        vec![1, 2, 3, 1],
+        vec![3, 3, 1, 2, 2, 2, 3, 1, 1],
+        vec![2; 32],
+        vec![],
+    ] {
+        let keys: Vec<Key> = ids.iter().map(|&m| k(m)).collect();
+        let mut out =
+            vec![Some(nvo_table::Hit::new(Dest::Drop, Lifetime::Static, 9).unwrap()); keys.len()];
+        crate::pipeline::lookup_runs(&r, &keys, &mut out);
+        let want: Vec<Option<nvo_table::Hit>> = keys.iter().map(|&key| r.get(key)).collect();
+        assert_eq!(out, want, "{ids:?}");
+    }
+}

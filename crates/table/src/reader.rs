@@ -53,9 +53,8 @@ impl Reader {
     /// For each burst, the primary buckets of all keys are prefetched
     /// before any is compared, then the alternative buckets of the keys not
     /// found there, so that the cache misses overlap instead of queueing
-    /// one after the other and most hits cost one cache line. A key equal
-    /// to the one before it is looked up once. Each answer held at some
-    /// instant during the call (not the same instant for all).
+    /// one after the other and most hits cost one cache line. Each answer held at some instant
+    /// during the call (not the same instant for all).
     pub fn get_bulk(&self, keys: &[Key], out: &mut [Option<Hit>]) -> usize {
         keys.chunks(BURST)
             .zip(out.chunks_mut(BURST))
@@ -65,37 +64,6 @@ impl Reader {
 
     #[inline]
     fn burst(&self, keys: &[Key], out: &mut [Option<Hit>]) -> usize {
-        let count = keys.len().min(out.len()).min(BURST);
-        let (keys, out) = (&keys[..count], &mut out[..count]);
-        // A key equal to the one before it is looked up once: a burst from
-        // one VM carries one source MAC, and often one destination (its
-        // gateway), and then costs one probe instead of 32. Bursts without
-        // repeats, checked with a compare a key, take the plain path.
-        let repeats = keys.windows(2).filter(|w| w[0] == w[1]).count();
-        if repeats == 0 {
-            return self.distinct(keys, out);
-        }
-        let mut once = [Key::default(); BURST];
-        let mut u = 0;
-        for (i, &k) in keys.iter().enumerate() {
-            if i == 0 || k != keys[i - 1] {
-                once[u] = k;
-                u += 1;
-            }
-        }
-        let mut answers = [None; BURST];
-        self.distinct(&once[..u], &mut answers[..u]);
-        let mut j = 0;
-        for (i, slot) in out.iter_mut().enumerate() {
-            j += usize::from(i > 0 && keys[i] != keys[i - 1]);
-            *slot = answers[j];
-        }
-        out.iter().filter(|h| h.is_some()).count()
-    }
-
-    /// [`Reader::burst`] for keys looked up each on its own.
-    #[inline]
-    fn distinct(&self, keys: &[Key], out: &mut [Option<Hit>]) -> usize {
         let shared = &*self.shared;
         let count = keys.len().min(out.len()).min(BURST);
         // Stage 1: hash every key and prefetch its primary bucket, keeping
