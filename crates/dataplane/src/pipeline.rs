@@ -396,12 +396,7 @@ impl<F: Frame> Engine<F> {
                     // goes back into it.
                     self.counters.discard(Discard::SplitHorizon)
                 }
-                // A tunnel index the table holds from before its tunnel was
-                // retired and the index reused: never leak across domains.
-                Some(Dest::Remote(t)) if snap.tunnel(t).is_some_and(|x| x.domain != it.domain) => {
-                    self.counters.discard(Discard::UnknownVtep)
-                }
-                Some(Dest::Remote(t)) => self.encap(snap, port, t, it.frame, tsc, true),
+                Some(Dest::Remote(t)) => self.encap(snap, port, it.domain, t, it.frame, Some(tsc)),
                 Some(Dest::Drop) => self.counters.discard(Discard::DestDrop),
                 None if it.from_vtep.is_none() && bum => {
                     let mut it = it;
@@ -530,7 +525,7 @@ impl<F: Frame> Engine<F> {
         }
         for &t in tunnels {
             if let Some(f) = next(self) {
-                self.encap(snap, port, t, f, 0, false);
+                self.encap(snap, port, it.domain, t, f, None);
             }
         }
     }
@@ -571,10 +566,22 @@ impl<F: Frame> Engine<F> {
     }
 
     /// Encapsulates a frame into tunnel `t` and queues it on the uplink.
-    /// `unicast` frames that are too big earn the sender an ICMP error.
+    /// Unicast frames that are too big earn the sender an ICMP error, rate
+    /// limited by the cycle counter `icmp_tsc`; flooded copies pass `None`.
     #[inline]
-    fn encap(&mut self, snap: &Snapshot, port: u16, t: u32, mut frame: F, tsc: u64, unicast: bool) {
-        let Some(tunnel) = snap.tunnel(t) else {
+    fn encap(
+        &mut self,
+        snap: &Snapshot,
+        port: u16,
+        domain: u16,
+        t: u32,
+        mut frame: F,
+        icmp_tsc: Option<u64>,
+    ) {
+        // A tunnel of another domain is one whose index the table held from
+        // before the tunnel was retired and the index reused: never leak
+        // across domains.
+        let Some(tunnel) = snap.tunnel(t).filter(|x| x.domain == domain) else {
             self.counters.discard(Discard::UnknownVtep);
             return;
         };
@@ -586,7 +593,7 @@ impl<F: Frame> Engine<F> {
         let outer_ip = tpl.len() - ETH_LEN + frame.len();
         if outer_ip > usize::from(mtu) {
             self.counters.discard(Discard::MtuExceeded);
-            if unicast {
+            if let Some(tsc) = icmp_tsc {
                 let inner_mtu = usize::from(mtu) - (tpl.len() - ETH_LEN) - ETH_LEN;
                 self.too_big(snap, port, &frame, inner_mtu, tsc);
             }

@@ -53,8 +53,8 @@ impl Reader {
     /// For each burst, the primary buckets of all keys are prefetched
     /// before any is compared, then the alternative buckets of the keys not
     /// found there, so that the cache misses overlap instead of queueing
-    /// one after the other and most hits cost one cache line. Each answer held at some instant
-    /// during the call (not the same instant for all).
+    /// one after the other and most hits cost one cache line. Each answer
+    /// held at some instant during the call (not the same instant for all).
     pub fn get_bulk(&self, keys: &[Key], out: &mut [Option<Hit>]) -> usize {
         keys.chunks(BURST)
             .zip(out.chunks_mut(BURST))

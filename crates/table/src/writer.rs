@@ -160,14 +160,13 @@ impl Writer {
     /// Entries that sit in their primary bucket, which readers look in
     /// first (a diagnostic: it walks the whole table).
     pub fn at_home(&self) -> usize {
-        let n = self.shared.n;
-        (0..n)
+        (0..self.shared.n)
             .map(|b| {
                 let bucket = self.shared.bucket(b);
                 let header = bucket.header();
                 (0..SLOTS)
                     .filter(|&s| Bucket::tag(header, s) != 0)
-                    .filter(|&s| Loc::of(Key::from_raw(bucket.key(s)), n).primary == b)
+                    .filter(|&s| self.primary_of(b, s) == b)
                     .count()
             })
             .sum()
@@ -332,14 +331,20 @@ impl Writer {
     /// line; without this, displacement under churn at 90% load leaves half
     /// the keys away from home.
     fn send_guest_home(&mut self, b: u32) -> Option<usize> {
-        let n = self.shared.n;
         let (s, home) = (0..SLOTS).find_map(|s| {
-            let home = Loc::of(Key::from_raw(self.shared.bucket(b).key(s)), n).primary;
-            let free = self.shared.bucket(home).free_slot()?;
-            (home != b).then_some((s, (home, free)))
+            let home = self.primary_of(b, s);
+            if home == b {
+                return None;
+            }
+            Some((s, (home, self.shared.bucket(home).free_slot()?)))
         })?;
         self.move_key((b, s), home);
         Some(s)
+    }
+
+    /// The primary bucket of the key in slot `s` of bucket `b`.
+    fn primary_of(&self, b: u32, s: usize) -> u32 {
+        Loc::of(Key::from_raw(self.shared.bucket(b).key(s)), self.shared.n).primary
     }
 
     /// Breadth-first search from both of `loc`'s (full) buckets for a key
@@ -402,10 +407,8 @@ impl Writer {
     /// takes out: each move counts +1 into the key's primary bucket and -1
     /// out of it, and the new key +1 when its root is its primary.
     fn homing(&self, loc: Loc, mut index: usize, slot: usize, target: u32) -> i32 {
-        let n = self.shared.n;
         let into_primary = |bucket: u32, slot: usize, to: u32| {
-            let key = Key::from_raw(self.shared.bucket(bucket).key(slot));
-            if Loc::of(key, n).primary == to {
+            if self.primary_of(bucket, slot) == to {
                 1
             } else {
                 -1

@@ -79,21 +79,13 @@ impl Tunnels {
             vtep,
             uplink,
         });
-        let reusable = self
-            .free
-            .front()
-            .is_some_and(|&(_, at)| now.saturating_duration_since(at) >= REUSE_AFTER);
-        let reused = if reusable {
-            self.free.pop_front()
-        } else {
-            None
-        };
-        let t = match reused {
-            Some((t, _)) => {
+        let t = match self.free.front() {
+            Some(&(t, at)) if now.saturating_duration_since(at) >= REUSE_AFTER => {
+                self.free.pop_front();
                 self.list[t as usize] = entry;
                 t
             }
-            None => {
+            _ => {
                 self.list.push(entry);
                 self.list.len() as u32 - 1
             }

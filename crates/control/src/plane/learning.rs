@@ -91,35 +91,35 @@ impl Macs {
     /// its port and referencing its tunnel.
     pub(crate) fn record(&mut self, key: Key, e: MacEntry) {
         self.forget(key);
-        if let (true, Some(p)) = (e.charged, e.port) {
-            if let Some(c) = self.per_port.get_mut(usize::from(p)) {
-                *c += 1;
-            }
-        }
-        if let Dest::Remote(t) = e.dest {
-            let t = t as usize;
-            if self.per_tunnel.len() <= t {
-                self.per_tunnel.resize(t + 1, 0);
-            }
-            self.per_tunnel[t] += 1;
-        }
+        self.tally(&e, true);
         self.map.insert(key, e);
     }
 
     /// Forgets `key`'s shadow entry, releasing its charge and reference.
     pub(crate) fn forget(&mut self, key: Key) -> Option<MacEntry> {
         let e = self.map.remove(&key)?;
+        self.tally(&e, false);
+        Some(e)
+    }
+
+    /// Counts `e` in (or out of) its port's charge and its tunnel's
+    /// references.
+    fn tally(&mut self, e: &MacEntry, add: bool) {
+        let step = |c: &mut u32| *c = if add { *c + 1 } else { c.saturating_sub(1) };
         if let (true, Some(p)) = (e.charged, e.port) {
             if let Some(c) = self.per_port.get_mut(usize::from(p)) {
-                *c = c.saturating_sub(1);
+                step(c);
             }
         }
         if let Dest::Remote(t) = e.dest {
-            if let Some(c) = self.per_tunnel.get_mut(t as usize) {
-                *c = c.saturating_sub(1);
+            let t = t as usize;
+            if add && self.per_tunnel.len() <= t {
+                self.per_tunnel.resize(t + 1, 0);
+            }
+            if let Some(c) = self.per_tunnel.get_mut(t) {
+                step(c);
             }
         }
-        Some(e)
     }
 
     /// Entries that name tunnel `t`.
