@@ -4,7 +4,6 @@
 
 use std::net::IpAddr;
 
-use nvo_packet::decap;
 use nvo_packet::ethernet::{EtherType, MacAddr};
 use nvo_packet::reply;
 
@@ -183,10 +182,4 @@ pub(crate) fn multicast_dst(data: &[u8]) -> Option<IpAddr> {
         _ => return None,
     };
     dst.is_multicast().then_some(dst)
-}
-
-/// The decapsulation settings with `group` standing in for our address.
-#[cold]
-pub(crate) fn group_decap(cfg: &decap::Config, group: IpAddr) -> decap::Config {
-    cfg.only_local(group)
 }

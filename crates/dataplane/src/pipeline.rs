@@ -28,8 +28,8 @@ use nvo_packet::DropReason as Wire;
 use nvo_table::{Dest, Hit, Key, Reader, Tick};
 
 use crate::classify::{
-    answer_locally, classify_vm, group_decap, is_control, is_multicast_src, is_tagged, mac_at,
-    multicast_dst, push_tag, ETH_LEN,
+    answer_locally, classify_vm, is_control, is_multicast_src, is_tagged, mac_at, multicast_dst,
+    push_tag, ETH_LEN,
 };
 use crate::counters::{Counters, Discard};
 use crate::events::{Channels, Learn, Location, Punted};
@@ -287,7 +287,7 @@ impl<F: Frame> Engine<F> {
             };
             let verdict = match group {
                 None => decap::decap(&snap.decap, frame.data()),
-                Some(g) => decap::decap(&group_decap(&snap.decap, g), frame.data()),
+                Some(g) => decap::decap(&snap.decap.only_local(g), frame.data()),
             };
             let d = match verdict {
                 Ok(d) => d,
